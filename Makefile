@@ -1,0 +1,55 @@
+# bedrockwatch — one entry point for building, trying and testing.
+#   make demo    replay the sample telemetry in testdata/demo and print the alerts
+#   make test    everything CI runs: formatting, vet, unit tests, rule tests, a short fuzz
+#   make bench   Go benchmarks of the hot path
+#   make fuzz    longer fuzzing of the decoders and the EQL parser (FUZZTIME=60s each)
+
+GO       ?= go
+BIN      := bin/bedrockwatch
+FUZZTIME ?= 60s
+SMOKE    ?= 5s
+# package:FuzzTarget pairs
+FUZZ_TARGETS := ./schemas:FuzzDecode ./processor/eql:FuzzParse ./processor/redact:FuzzMask
+
+.PHONY: all build demo test lint vet unit ruletest fuzz fuzz-smoke bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/bedrockwatch
+
+demo: build
+	@echo "== bedrockwatch replay testdata/demo/* (alerts as CloudEvents on stdout, summary on stderr) =="
+	@./$(BIN) replay --progress=false testdata/demo/*
+
+test: lint unit ruletest fuzz-smoke
+	@echo "make test: all checks passed"
+
+lint: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+ruletest: build
+	./$(BIN) rules test
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(SMOKE)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(SMOKE) $$pkg || exit 1; done
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

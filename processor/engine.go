@@ -1,0 +1,293 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bedrockwatch/bedrockwatch/processor/rules"
+	"github.com/bedrockwatch/bedrockwatch/schemas"
+)
+
+// Store is the keyed state an Engine reads and writes. Implementations:
+// state.Memory, the Badger store, and the service's write-set overlay. A
+// Store is used by one goroutine at a time.
+type Store interface {
+	// Get returns the value of key and whether it exists.
+	Get(key string) ([]byte, bool, error)
+	// Put sets key to value; the store may keep value.
+	Put(key string, value []byte) error
+	// Delete removes key.
+	Delete(key string) error
+	// Scan calls fn for each key with prefix in ascending order until fn
+	// returns false. fn may Put and Delete.
+	Scan(prefix string, fn func(key string, value []byte) bool) error
+}
+
+// Config configures an Engine.
+type Config struct {
+	// AllowedLateness is how far behind the highest event time seen an
+	// event may arrive and still be on time. Default 15m.
+	AllowedLateness time.Duration `yaml:"allowed_lateness"`
+	// MaxEvidence caps the evidence entries of one alert. Default 20.
+	MaxEvidence int `yaml:"max_evidence"`
+	// PromptChars is the length, in characters, of prompt excerpts in
+	// alerts. Default 256.
+	PromptChars int `yaml:"prompt_chars"`
+	// MaxCandidates caps the events a sequence keeps per step and group;
+	// the oldest go first. Default 32.
+	MaxCandidates int `yaml:"max_candidates"`
+}
+
+// DefaultConfig returns the defaults described on Config.
+func DefaultConfig() Config {
+	return Config{AllowedLateness: 15 * time.Minute, MaxEvidence: 20, PromptChars: 256, MaxCandidates: 32}
+}
+
+// Validate reports every problem of c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.AllowedLateness < 0 {
+		errs = append(errs, fmt.Errorf("allowed_lateness must not be negative, got %s", c.AllowedLateness))
+	}
+	if c.MaxEvidence < 1 || c.MaxEvidence > 100 {
+		errs = append(errs, fmt.Errorf("max_evidence must be 1 to 100, got %d", c.MaxEvidence))
+	}
+	if c.PromptChars < 0 {
+		errs = append(errs, fmt.Errorf("prompt_chars must not be negative, got %d", c.PromptChars))
+	}
+	if c.MaxCandidates < 1 {
+		errs = append(errs, fmt.Errorf("max_candidates must be positive, got %d", c.MaxCandidates))
+	}
+	return errors.Join(errs...)
+}
+
+// Stats counts what an Engine did. Maps are keyed by rule id.
+type Stats struct {
+	Events     int64
+	Late       int64
+	Alerts     map[string]int64
+	Suppressed map[string]int64
+}
+
+// runner runs one rule.
+type runner interface {
+	rule() *rules.Rule
+	// process evaluates one event.
+	process(e *schemas.Event) error
+	// expire is called for a state key of this runner whose deadline the
+	// watermark has passed.
+	expire(key string, wm time.Time) error
+	// statePrefix is the prefix of the runner's state keys.
+	statePrefix() string
+}
+
+// Engine runs rules over one partition's events. It is not safe for
+// concurrent use.
+type Engine struct {
+	cfg     Config
+	store   Store
+	runners []runner
+	byKey   map[string]runner // state prefix → runner
+	emit    func(*schemas.Alert)
+	supp    *suppressor
+
+	maxTime   time.Time // highest event time seen
+	wm        time.Time // watermark
+	lastSweep time.Time
+	stats     Stats
+}
+
+// New returns an Engine running the enabled rules of rs over store, sending
+// alerts to emit in the order they are raised.
+func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("processor: %w", err)
+	}
+	en := &Engine{cfg: cfg, store: store, emit: emit, byKey: map[string]runner{},
+		stats: Stats{Alerts: map[string]int64{}, Suppressed: map[string]int64{}}}
+	en.supp = &suppressor{en: en}
+	for _, r := range rs {
+		if !r.IsEnabled() {
+			continue
+		}
+		var run runner
+		switch {
+		case r.Kind == rules.KindEQL && r.Sequence != nil:
+			run = newSequenceRunner(en, r)
+		case r.Kind == rules.KindEQL && r.Condition != nil:
+			run = &singleRunner{en: en, r: r}
+		default:
+			return nil, fmt.Errorf("processor: rule %s: kind %q is not runnable (was it loaded through the rules package?)", r.ID, r.Kind)
+		}
+		en.runners = append(en.runners, run)
+		if p := run.statePrefix(); p != "" {
+			en.byKey[p] = run
+		}
+	}
+	return en, nil
+}
+
+// Watermark returns the current watermark (zero before any event).
+func (en *Engine) Watermark() time.Time { return en.wm }
+
+// Stats returns a copy of the counters.
+func (en *Engine) Stats() Stats {
+	s := en.stats
+	s.Alerts = copyCounts(s.Alerts)
+	s.Suppressed = copyCounts(s.Suppressed)
+	return s
+}
+
+func copyCounts(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Process evaluates one event against every rule, then advances the
+// watermark. An event older than the watermark is late: it is counted and
+// still evaluated against the state that remains (single-event rules see it
+// fully; a sequence matches it only with partners not yet expired).
+func (en *Engine) Process(e *schemas.Event) error {
+	en.stats.Events++
+	if !en.wm.IsZero() && e.Timestamp.Before(en.wm) {
+		en.stats.Late++
+	}
+	for _, r := range en.runners {
+		if err := r.process(e); err != nil {
+			return fmt.Errorf("rule %s: event %s: %w", r.rule().ID, e.ID, err)
+		}
+	}
+	if e.Timestamp.After(en.maxTime) {
+		en.maxTime = e.Timestamp
+		return en.Advance(en.maxTime.Add(-en.cfg.AllowedLateness))
+	}
+	return nil
+}
+
+// Advance moves the watermark to wm if that is later, expiring state and
+// closing suppression periods that end before it. The service calls it on
+// idle partitions with processing time, so that periods still close.
+func (en *Engine) Advance(wm time.Time) error {
+	if !wm.After(en.wm) {
+		return nil
+	}
+	en.wm = wm
+	if wm.Sub(en.lastSweep) < time.Second {
+		return nil
+	}
+	en.lastSweep = wm
+	return en.sweep(wm)
+}
+
+// Flush ends the stream: every suppression period closes and emits its
+// follow-up, and all sequence state is expired.
+func (en *Engine) Flush() error {
+	end := time.Unix(1<<40, 0) // beyond any event time
+	en.wm = end
+	return en.sweep(end)
+}
+
+// The expiry index: "x/<deadline, 16 hex digits of Unix ms>/<state key>".
+const expiryPrefix = "x/"
+
+func expiryKey(deadline time.Time, stateKey string) string {
+	return expiryPrefix + fmt.Sprintf("%016x", uint64(deadline.UnixMilli())) + "/" + stateKey
+}
+
+// setExpiry moves the expiry entry of stateKey from old to deadline (either
+// may be zero: no entry).
+func (en *Engine) setExpiry(stateKey string, old, deadline time.Time) error {
+	if old.Equal(deadline) {
+		return nil
+	}
+	if !old.IsZero() {
+		if err := en.store.Delete(expiryKey(old, stateKey)); err != nil {
+			return err
+		}
+	}
+	if deadline.IsZero() {
+		return nil
+	}
+	return en.store.Put(expiryKey(deadline, stateKey), []byte{})
+}
+
+// sweep expires every state key whose deadline is at or before wm, in
+// deadline order, so that replay is deterministic.
+func (en *Engine) sweep(wm time.Time) error {
+	type due struct{ index, key string }
+	var dues []due
+	limit := fmt.Sprintf("%016x", uint64(wm.UnixMilli()))
+	err := en.store.Scan(expiryPrefix, func(k string, _ []byte) bool {
+		rest := k[len(expiryPrefix):]
+		if len(rest) < 17 || rest[:16] > limit {
+			return false
+		}
+		dues = append(dues, due{k, rest[17:]})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range dues {
+		if err := en.store.Delete(d.index); err != nil {
+			return err
+		}
+		if err := en.expireKey(d.key, wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (en *Engine) expireKey(key string, wm time.Time) error {
+	if strings.HasPrefix(key, suppressPrefix) {
+		return en.supp.expire(key, wm)
+	}
+	// state keys are "<kind>/<rule id>/<group>"
+	kind, rest, _ := strings.Cut(key, "/")
+	id, _, _ := strings.Cut(rest, "/")
+	if r, ok := en.byKey[kind+"/"+id+"/"]; ok {
+		return r.expire(key, wm)
+	}
+	// A rule that is no longer loaded: drop its state.
+	return en.store.Delete(key)
+}
+
+// raise passes an alert through the rule's suppression and emits it.
+func (en *Engine) raise(r *rules.Rule, e *schemas.Event, a *schemas.Alert) error {
+	if r.Suppress != nil {
+		suppressed, err := en.supp.offer(r, e, a)
+		if err != nil || suppressed {
+			return err
+		}
+	}
+	en.send(a)
+	return nil
+}
+
+func (en *Engine) send(a *schemas.Alert) {
+	en.stats.Alerts[a.Rule.ID]++
+	if en.emit != nil {
+		en.emit(a)
+	}
+}
+
+// SortedCounts returns the keys of a count map, sorted, for reports.
+func SortedCounts(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// hexMillis formats a time for keys.
+func hexMillis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 16) }

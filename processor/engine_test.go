@@ -1,0 +1,354 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bedrockwatch/bedrockwatch/processor/rules"
+	"github.com/bedrockwatch/bedrockwatch/schemas"
+	"github.com/bedrockwatch/bedrockwatch/schemas/alertcheck"
+	"github.com/bedrockwatch/bedrockwatch/state"
+)
+
+func mustRule(t *testing.T, yaml string) *rules.Rule {
+	t.Helper()
+	r, err := rules.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("rule: %v", err)
+	}
+	return r
+}
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func ev(id string, at time.Duration, fields map[string]any) *schemas.Event {
+	f := map[string]any{"data_stream.dataset": "aws.cloudtrail", "event.provider": "bedrock.amazonaws.com", "event.outcome": "success"}
+	for k, v := range fields {
+		f[k] = v
+	}
+	e, err := schemas.EventFromFields(f)
+	if err != nil {
+		panic(err)
+	}
+	e.ID = id
+	e.Timestamp = t0.Add(at)
+	e.Origin = schemas.Origin{Topic: "cloudtrail", Offset: int64(len(id))}
+	return e
+}
+
+// run processes events in the given order and returns the alerts, each
+// checked against the alert schema.
+func run(t *testing.T, rs []*rules.Rule, events []*schemas.Event) []*schemas.Alert {
+	t.Helper()
+	var out []*schemas.Alert
+	en, err := New(rs, state.NewMemory(), DefaultConfig(), func(a *schemas.Alert) { out = append(out, a) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if err := en.Process(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := en.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out {
+		ce, err := a.CloudEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(ce)
+		if err := alertcheck.Validate(raw); err != nil {
+			t.Fatalf("alert %s does not validate: %v\n%s", a.ID, err, raw)
+		}
+	}
+	return out
+}
+
+func ids(as []*schemas.Alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// permutations returns every order of the events (small inputs only).
+func permutations(events []*schemas.Event) [][]*schemas.Event {
+	if len(events) <= 1 {
+		return [][]*schemas.Event{events}
+	}
+	var out [][]*schemas.Event
+	for i := range events {
+		rest := append(append([]*schemas.Event{}, events[:i]...), events[i+1:]...)
+		for _, p := range permutations(rest) {
+			out = append(out, append([]*schemas.Event{events[i]}, p...))
+		}
+	}
+	return out
+}
+
+const threeStep = `
+id: three-step
+name: Three steps
+severity: high
+risk_score: 70
+query: |
+  sequence by user.id with maxspan=10m
+    [any where event.action == "A"] by source.ip
+    [any where event.action == "B"] by source.ip
+    [any where event.action == "C"] by source.ip
+  until [any where event.action == "STOP"] by source.ip
+`
+
+func TestSequenceEveryArrivalOrderGivesTheSameAlert(t *testing.T) {
+	r := mustRule(t, threeStep)
+	who := map[string]any{"user.id": "u1", "source.ip": "10.0.0.1"}
+	with := func(action string) map[string]any {
+		m := map[string]any{"event.action": action}
+		for k, v := range who {
+			m[k] = v
+		}
+		return m
+	}
+	events := []*schemas.Event{ev("a", 0, with("A")), ev("b", time.Minute, with("B")), ev("c", 2*time.Minute, with("C"))}
+	var want []string
+	for i, p := range permutations(events) {
+		got := run(t, []*rules.Rule{r}, p)
+		if len(got) != 1 {
+			t.Fatalf("order %d: %d alerts, want 1", i, len(got))
+		}
+		a := got[0]
+		if a.Subject != "u1|10.0.0.1" || a.EvidenceCount != 3 || !a.Time.Equal(t0.Add(2*time.Minute)) {
+			t.Fatalf("order %d: alert %+v", i, a)
+		}
+		if want == nil {
+			want = ids(got)
+		} else if fmt.Sprint(ids(got)) != fmt.Sprint(want) {
+			t.Fatalf("order %d: ids %v, want %v", i, ids(got), want)
+		}
+		if acts := []string{a.Evidence[0].Action, a.Evidence[1].Action, a.Evidence[2].Action}; fmt.Sprint(acts) != "[A B C]" {
+			t.Fatalf("order %d: evidence order %v", i, acts)
+		}
+	}
+}
+
+func TestSequenceUntilCancelsInEveryOrder(t *testing.T) {
+	r := mustRule(t, threeStep)
+	f := func(action, ip string) map[string]any {
+		return map[string]any{"event.action": action, "user.id": "u1", "source.ip": ip}
+	}
+	stopBetween := []*schemas.Event{ev("a", 0, f("A", "ip1")), ev("s", 30*time.Second, f("STOP", "ip1")),
+		ev("b", time.Minute, f("B", "ip1")), ev("c", 2*time.Minute, f("C", "ip1"))}
+	stopOtherKey := []*schemas.Event{ev("a", 0, f("A", "ip1")), ev("s", 30*time.Second, f("STOP", "ip2")),
+		ev("b", time.Minute, f("B", "ip1")), ev("c", 2*time.Minute, f("C", "ip1"))}
+	for _, p := range permutations(stopBetween) {
+		// An until event that arrives after the chain completed cannot
+		// retract the alert already sent; every order where it arrives
+		// before the last missing step must cancel.
+		lastStep := 0
+		for i, e := range p {
+			if e.ID != "s" {
+				lastStep = i
+			}
+		}
+		stopAt := 0
+		for i, e := range p {
+			if e.ID == "s" {
+				stopAt = i
+			}
+		}
+		got := run(t, []*rules.Rule{r}, p)
+		if stopAt < lastStep && len(got) != 0 {
+			t.Fatalf("order %v: until arrived in time but %d alert(s)", order(p), len(got))
+		}
+	}
+	for _, p := range permutations(stopOtherKey) {
+		if got := run(t, []*rules.Rule{r}, p); len(got) != 1 {
+			t.Fatalf("order %v: until of another key must not cancel; %d alerts", order(p), len(got))
+		}
+	}
+}
+
+func order(p []*schemas.Event) string {
+	var s []string
+	for _, e := range p {
+		s = append(s, e.ID)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestSequenceStateExpiresWithTheWatermark(t *testing.T) {
+	r := mustRule(t, threeStep)
+	store := state.NewMemory()
+	var alerts []*schemas.Alert
+	en, err := New([]*rules.Rule{r}, store, DefaultConfig(), func(a *schemas.Alert) { alerts = append(alerts, a) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := map[string]any{"event.action": "A", "user.id": "u1", "source.ip": "ip"}
+	if err := en.Process(ev("a", 0, f)); err != nil {
+		t.Fatal(err)
+	}
+	if store.Len() == 0 {
+		t.Fatal("no state kept for a pending sequence")
+	}
+	// An unrelated event an hour later moves the watermark past a + maxspan.
+	if err := en.Process(ev("z", time.Hour, map[string]any{"event.action": "other"})); err != nil {
+		t.Fatal(err)
+	}
+	if store.Len() != 0 {
+		var keys []string
+		store.Scan("", func(k string, _ []byte) bool { keys = append(keys, k); return true })
+		t.Fatalf("state not expired: %v", keys)
+	}
+	// B and C arrive late: their A is gone, so nothing fires; both count as late.
+	en.Process(ev("b", time.Minute, map[string]any{"event.action": "B", "user.id": "u1", "source.ip": "ip"}))
+	en.Process(ev("c", 2*time.Minute, map[string]any{"event.action": "C", "user.id": "u1", "source.ip": "ip"}))
+	if len(alerts) != 0 || en.Stats().Late != 2 {
+		t.Fatalf("alerts %d late %d", len(alerts), en.Stats().Late)
+	}
+}
+
+func TestSequenceCandidatesAreBounded(t *testing.T) {
+	r := mustRule(t, threeStep)
+	store := state.NewMemory()
+	cfg := DefaultConfig()
+	cfg.MaxCandidates = 4
+	en, _ := New([]*rules.Rule{r}, store, cfg, nil)
+	for i := 0; i < 100; i++ {
+		en.Process(ev(fmt.Sprintf("a%03d", i), time.Duration(i)*time.Second, map[string]any{"event.action": "A", "user.id": "u1", "source.ip": "ip"}))
+	}
+	raw, ok, _ := store.Get("q/three-step/" + keyOf(t, r, "u1", "ip"))
+	if !ok {
+		t.Fatal("no state")
+	}
+	var st seqState
+	json.Unmarshal(raw, &st)
+	if len(st.Steps[0]) != 4 || st.Steps[0][3].ID != "a099" {
+		t.Fatalf("step 0 holds %d candidates, last %s", len(st.Steps[0]), st.Steps[0][len(st.Steps[0])-1].ID)
+	}
+}
+
+func keyOf(t *testing.T, r *rules.Rule, values ...string) string {
+	t.Helper()
+	e := ev("k", 0, map[string]any{"event.action": "A", "user.id": values[0], "source.ip": values[1]})
+	k, ok := r.Sequence.Steps[0].Key(e)
+	if !ok {
+		t.Fatal("no key")
+	}
+	return k
+}
+
+func TestSuppressionFollowUp(t *testing.T) {
+	r := mustRule(t, `
+id: denied
+name: Denied
+severity: medium
+risk_score: 40
+query: any where event.action == "InvokeModel" and event.outcome == "failure"
+suppress: {by: [user.id], for: 1h}
+`)
+	f := func(user string) map[string]any {
+		return map[string]any{"event.action": "InvokeModel", "event.outcome": "failure", "aws.cloudtrail.error_code": "AccessDenied", "user.id": user}
+	}
+	events := []*schemas.Event{
+		ev("e1", 0, f("alice")), ev("e2", 10*time.Minute, f("alice")), ev("e3", 20*time.Minute, f("alice")),
+		ev("e4", 15*time.Minute, f("bob")),
+		ev("e5", 2*time.Hour, f("alice")), // a new period
+	}
+	got := run(t, []*rules.Rule{r}, events)
+	var firsts, followups []*schemas.Alert
+	for _, a := range got {
+		if a.SuppressionOf != "" {
+			followups = append(followups, a)
+		} else {
+			firsts = append(firsts, a)
+		}
+	}
+	if len(firsts) != 3 || len(followups) != 1 {
+		t.Fatalf("got %d first alerts and %d follow-ups, want 3 and 1", len(firsts), len(followups))
+	}
+	fu := followups[0]
+	if fu.SuppressionOf != firsts[0].ID || fu.SuppressedCount != 2 || fu.EvidenceCount != 2 || fu.Evidence[0].EventID != "e2" {
+		t.Fatalf("follow-up %+v (first %s)", fu, firsts[0].ID)
+	}
+	// The follow-up is emitted when the period closes: after bob's alert,
+	// before alice's next period starts.
+	if got[len(got)-1].ID == fu.ID {
+		t.Fatal("follow-up should have been emitted when alice's new period began, not at the end")
+	}
+}
+
+func TestAlertCarriesActorModelTokensAndMaskedPrompt(t *testing.T) {
+	r := mustRule(t, `
+id: prompted
+name: Prompted
+severity: high
+risk_score: 70
+include_prompt: true
+query: |
+  any where gen_ai.prompt : "*password*"
+`)
+	e, _ := schemas.EventFromFields(map[string]any{
+		"@timestamp": "2026-03-01T10:00:00Z", "event.id": "inv-1", "data_stream.dataset": "aws_bedrock.invocation",
+		"event.action": "Converse", "user.id": "arn:aws:sts::1:assumed-role/r/s", "cloud.account.id": "1",
+		"gen_ai.request.model.id": "anthropic.claude-3-haiku", "gen_ai.usage.prompt_tokens": 1200, "gen_ai.usage.completion_tokens": 80,
+		"gen_ai.prompt": "my password is hunter2 and my key is AKIAIOSFODNN7EXAMPLE " + strings.Repeat("x", 1000),
+	})
+	got := run(t, []*rules.Rule{r}, []*schemas.Event{e})
+	if len(got) != 1 {
+		t.Fatalf("%d alerts", len(got))
+	}
+	a := got[0]
+	if a.Prompt == nil || a.Prompt.Masked != 1 || !a.Prompt.Truncated || strings.Contains(a.Prompt.Text, "IOSFODNN7") || len([]rune(a.Prompt.Text)) != 256 {
+		t.Fatalf("prompt excerpt %+v", a.Prompt)
+	}
+	if a.Metrics["prompt_tokens"] != int64(1200) || a.Metrics["completion_tokens"] != int64(80) {
+		t.Fatalf("metrics %v", a.Metrics)
+	}
+	if len(a.ModelIDs) != 1 || a.Actor.AccountID != "1" || a.Subject != "arn:aws:sts::1:assumed-role/r/s" {
+		t.Fatalf("alert %+v", a)
+	}
+	raw, _ := json.Marshal(a)
+	if strings.Contains(string(raw), "IOSFODNN7") {
+		t.Fatal("the secret leaked into the alert")
+	}
+}
+
+func TestBuiltinRuleTests(t *testing.T) {
+	rs, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) < 10 {
+		t.Fatalf("%d built-in rules", len(rs))
+	}
+	for _, r := range rs {
+		if len(r.Tests) < 2 {
+			t.Errorf("%s: %d test cases; every built-in rule carries positive and negative cases", r.ID, len(r.Tests))
+		}
+		pos, neg := false, false
+		for _, tc := range r.Tests {
+			if len(tc.Expect) > 0 {
+				pos = true
+			} else {
+				neg = true
+			}
+		}
+		if !pos || !neg {
+			t.Errorf("%s: needs both a positive and a negative case", r.ID)
+		}
+		for _, res := range RunRuleTests(r, DefaultConfig()) {
+			if !res.Passed() {
+				t.Errorf("%s: %s:\n  %s", r.ID, res.Case, strings.Join(res.Failures, "\n  "))
+			}
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package eql
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// wildcardRegexp is the reference semantics: * is .*, ? is one character.
+func wildcardRegexp(p string, fold bool) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("(?s)")
+	if fold {
+		b.WriteString("(?i)")
+	}
+	b.WriteString("^")
+	for _, r := range p {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+func TestWildcardTable(t *testing.T) {
+	tests := []struct {
+		pat, s string
+		fold   bool
+		want   bool
+	}{
+		{"", "", false, true},
+		{"", "a", false, false},
+		{"*", "", false, true},
+		{"*", "anything", false, true},
+		{"**", "x", false, true},
+		{"?", "", false, false},
+		{"?", "é", false, true},
+		{"??", "é", false, false},
+		{"a*", "abc", false, true},
+		{"*c", "abc", false, true},
+		{"a*c", "ac", false, true},
+		{"a*a", "a", false, false},
+		{"a*b*c", "aXbYc", false, true},
+		{"a*b*c", "aXcYb", false, false},
+		{"*a?c*", "xxabcyy", false, true},
+		{"*a?c", "abcabc", false, true},
+		{"doc*", "DOS", true, false},
+		{"doc?", "docs", true, true},
+		{"d?c", "disc", true, false},
+		{"DOC*", "DOCUMENT", false, true},
+		{"D*C", "DisC", false, true},
+		{"*KELVIN", "straße \u212Aelvin", true, true},
+		{"STRASSE", "straße", true, false},
+		{`C:\Windows\*`, `C:\Windows\cmd.exe`, false, true},
+		{`c:\windows\*`, `C:\Windows\cmd.exe`, true, true},
+	}
+	for _, tt := range tests {
+		if got := compileWildcard(tt.pat, tt.fold).match(tt.s); got != tt.want {
+			t.Errorf("%q (fold %v) on %q: got %v", tt.pat, tt.fold, tt.s, got)
+		}
+	}
+}
+
+func TestWildcardMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune{'a', 'b', 'A', 'B', 'é', 'É', 'k', '\u212A', 'x'}
+	randString := func(n int, extra ...rune) string {
+		var b strings.Builder
+		for range n {
+			set := alphabet
+			if len(extra) > 0 && r.IntN(3) == 0 {
+				set = extra
+			}
+			b.WriteRune(set[r.IntN(len(set))])
+		}
+		return b.String()
+	}
+	for i := range 20000 {
+		p := randString(r.IntN(7), '*', '?')
+		s := randString(r.IntN(10))
+		fold := i%2 == 0
+		want := wildcardRegexp(p, fold).MatchString(s)
+		if got := compileWildcard(p, fold).match(s); got != want {
+			t.Fatalf("%q (fold %v) on %q: got %v, regexp says %v", p, fold, s, got, want)
+		}
+	}
+}
+
+func TestWildcardIsFastOnPathologicalInput(t *testing.T) {
+	s := strings.Repeat("a", 100000)
+	for _, p := range []string{"*a*a*a*a*a*a*a*a*b", "*a?a*a?a*a*a?a*b", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*ab"} {
+		for _, fold := range []bool{false, true} {
+			w := compileWildcard(p, fold)
+			start := time.Now()
+			if w.match(s) {
+				t.Errorf("%q matched", p)
+			}
+			if d := time.Since(start); d > 500*time.Millisecond {
+				t.Errorf("%q (fold %v): %v", p, fold, d)
+			}
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	pairs := [][2]string{{"ABC", "abc"}, {"Straße", "STRAßE"}, {"\u212A", "k"}, {"ſ", "S"}, {"Σ", "ς"}, {"ÉCOLE", "école"}}
+	for _, p := range pairs {
+		if foldString(p[0]) != foldString(p[1]) || !strings.EqualFold(p[0], p[1]) {
+			t.Errorf("%q and %q fold differently", p[0], p[1])
+		}
+		if !(foldSet{foldString(p[0]): {}}).has(p[1]) {
+			t.Errorf("foldSet misses %q", p[1])
+		}
+	}
+	if foldString("ss") == foldString("ß") {
+		t.Error("ß must not fold to ss (simple folding)")
+	}
+	long := strings.Repeat("É", 200) // longer than the stack buffer
+	if !(foldSet{foldString(long): {}}).has(strings.ToLower(long)) {
+		t.Error("long string lookup")
+	}
+	// Every rune folds to a member of its own orbit, consistently.
+	for r := rune(0); r < 0x2000; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		f := foldRune(r)
+		if foldRune(f) != f || !strings.EqualFold(string(r), string(f)) {
+			t.Fatalf("foldRune(%U) = %U", r, f)
+		}
+	}
+}
+
+func TestStringHelpers(t *testing.T) {
+	if !hasSuffixFold("regsvr32.EXE", ".exe") || hasSuffixFold("exe", ".exe") {
+		t.Error("hasSuffixFold")
+	}
+	if i, j := indexFold("xxABCxx", "abc", 0); i != 2 || j != 5 {
+		t.Errorf("indexFold = %d, %d", i, j)
+	}
+	if i, _ := indexFold("abc", "", 3); i != 3 {
+		t.Errorf("indexFold empty = %d", i)
+	}
+	if i := lastIndexFold("a\\B\\c", "\\"); i != 3 {
+		t.Errorf("lastIndexFold = %d", i)
+	}
+	for _, tt := range []struct {
+		s  string
+		ok bool
+	}{{"1", true}, {"-1.5", true}, {"+.5", true}, {"1e3", true}, {"1e", false}, {"", false}, {"-", false}, {".", false}, {"0x10", false}, {"inf", false}, {"1_000", false}, {" 1", false}} {
+		if _, ok := parseDecimal(tt.s); ok != tt.ok {
+			t.Errorf("parseDecimal(%q) ok = %v", tt.s, ok)
+		}
+	}
+	for _, tt := range []struct {
+		s  string
+		ok bool
+	}{{"10.0.0.1", true}, {"010.000.000.001", true}, {"1.2.3", false}, {"1.2.3.4.5", false}, {"256.1.1.1", false}, {"1..2.3", false}, {"a.b.c.d", false}, {"", false}} {
+		if _, ok := parseDottedDecimal(tt.s); ok != tt.ok {
+			t.Errorf("parseDottedDecimal(%q) ok = %v", tt.s, ok)
+		}
+	}
+}
+
+// TestIndexFoldASCIIAgreesWithUnicodePath checks the ASCII fast path against
+// the general rune-by-rune path on random ASCII strings.
+func TestIndexFoldASCIIAgreesWithUnicodePath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	alpha := "aAbB xX-*"
+	gen := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for k := 0; k < 20000; k++ {
+		s, sub := gen(rng.IntN(40)), strings.ToLower(gen(1+rng.IntN(4)))
+		from := rng.IntN(len(s) + 1)
+		got := indexFoldASCII(s, sub, from)
+		want := -1
+		for i := from; i+len(sub) <= len(s); i++ {
+			if strings.EqualFold(s[i:i+len(sub)], sub) {
+				want = i
+				break
+			}
+		}
+		if got != want {
+			t.Fatalf("indexFoldASCII(%q, %q, %d) = %d, want %d", s, sub, from, got, want)
+		}
+	}
+	if indexFoldASCII("\u212a", "k", 0) != -2 {
+		t.Fatal("a non-ASCII subject must take the Unicode path (the Kelvin sign folds to k)")
+	}
+}

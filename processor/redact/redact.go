@@ -1,0 +1,165 @@
+// Package redact masks secrets and bounds text that leaves bedrockwatch.
+//
+// Prompts and completions are the most sensitive data the service reads. They
+// appear only in alerts that ask for them, truncated and with every secret
+// this package recognises masked: AWS access key ids and secret keys, private
+// key blocks, Bedrock API keys, GitHub tokens and bearer tokens. They never
+// appear in logs, errors, spans or metrics.
+package redact
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Kind names a kind of secret.
+type Kind string
+
+// The secrets recognised.
+const (
+	AWSAccessKeyID  Kind = "aws_access_key_id"
+	AWSSecretKey    Kind = "aws_secret_access_key"
+	PrivateKey      Kind = "private_key"
+	BedrockAPIKey   Kind = "bedrock_api_key"
+	GitHubToken     Kind = "github_token"
+	BearerToken     Kind = "bearer_token"
+	maskRune             = '*'
+	keepPrefixRunes      = 4
+	// maxSecretBytes is the longest secret Excerpt expects to mask whole
+	// (a 4096-bit RSA private key block is about 3.3 KB).
+	maxSecretBytes = 8 << 10
+)
+
+type pattern struct {
+	kind Kind
+	re   *regexp.Regexp
+	// group is the submatch that holds the secret (0: the whole match).
+	group int
+}
+
+// The order matters: a private key block is masked whole before anything
+// inside it is looked at.
+var patterns = []pattern{
+	{PrivateKey, regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), 0},
+	{AWSSecretKey, regexp.MustCompile(`(?i)(?:aws_secret_access_key|secret_?access_?key|secretaccesskey|aws_secret)["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})`), 1},
+	{AWSAccessKeyID, regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`), 0},
+	{BedrockAPIKey, regexp.MustCompile(`\bABSK[A-Za-z0-9+/=]{20,}|\bbedrock-api-key-[A-Za-z0-9+/=._-]{10,}`), 0},
+	{GitHubToken, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b`), 0},
+	{BearerToken, regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)`), 1},
+}
+
+// Finding is one secret found in a text.
+type Finding struct {
+	Kind       Kind
+	Start, End int // byte offsets of the secret
+}
+
+// Find returns the secrets in s, in order of position, without overlaps.
+func Find(s string) []Finding {
+	var out []Finding
+	covered := func(a, b int) bool {
+		for _, f := range out {
+			if a < f.End && f.Start < b {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range patterns {
+		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {
+			a, b := m[2*p.group], m[2*p.group+1]
+			if a < 0 || covered(a, b) {
+				continue
+			}
+			out = append(out, Finding{Kind: p.kind, Start: a, End: b})
+		}
+	}
+	// insertion sort: findings are few
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Start < out[j-1].Start; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Mask replaces every secret in s by its first four characters followed by
+// asterisks (AKIA****************), and returns how many it masked. A private
+// key block becomes its BEGIN line and a marker.
+func Mask(s string) (string, int) {
+	fs := Find(s)
+	if len(fs) == 0 {
+		return s, 0
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, f := range fs {
+		b.WriteString(s[last:f.Start])
+		b.WriteString(maskOne(f.Kind, s[f.Start:f.End]))
+		last = f.End
+	}
+	b.WriteString(s[last:])
+	return b.String(), len(fs)
+}
+
+func maskOne(k Kind, secret string) string {
+	if k == PrivateKey {
+		head, _, _ := strings.Cut(secret, "\n")
+		if !strings.HasSuffix(head, "-----") || len(head) > 64 {
+			head = "-----BEGIN PRIVATE KEY-----"
+		}
+		return head + "[masked]"
+	}
+	n := utf8.RuneCountInString(secret)
+	keep := keepPrefixRunes
+	if k == BearerToken || k == AWSSecretKey {
+		keep = 0
+	}
+	if keep > n {
+		keep = n
+	}
+	i := 0
+	for r := 0; r < keep; r++ {
+		_, size := utf8.DecodeRuneInString(secret[i:])
+		i += size
+	}
+	return secret[:i] + strings.Repeat(string(maskRune), n-keep)
+}
+
+// Truncate returns the first max characters (runes) of s and whether it cut
+// anything. It never splits a UTF-8 sequence.
+func Truncate(s string, max int) (string, bool) {
+	if max < 0 {
+		max = 0
+	}
+	if len(s) <= max {
+		return s, false
+	}
+	i, n := 0, 0
+	for i < len(s) && n < max {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		n++
+	}
+	if i >= len(s) {
+		return s, false
+	}
+	return s[:i], true
+}
+
+// Excerpt masks the secrets in s, then truncates it to max characters. It
+// returns the excerpt, whether it was truncated and how many secrets were
+// masked.
+func Excerpt(s string, max int) (string, bool, int) {
+	// Only the start of s can reach the excerpt. Mask a window long enough
+	// to hold the excerpt and any secret that begins inside it (a private
+	// key block that runs past the window is masked to the window's end).
+	if window := 4*max + maxSecretBytes; len(s) > window {
+		s = s[:window]
+	}
+	masked, n := Mask(s)
+	out, cut := Truncate(masked, max)
+	return out, cut, n
+}

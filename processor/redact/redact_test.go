@@ -1,0 +1,68 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMask(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     string
+		n        int
+	}{
+		{"access key", "use AKIAIOSFODNN7EXAMPLE now", "use AKIA**************** now", 1},
+		{"temporary key", "ASIAY34FZKBOKMUTVV7A", "ASIA****************", 1},
+		{"not a key: too short", "AKIAIOSFODNN7", "AKIAIOSFODNN7", 0},
+		{"secret key", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = ****************************************", 1},
+		{"bedrock api key", "key ABSKQmVkcm9ja0FQSUtleS1hYmNkZWZnaGlqa2xtbm9w", "key ABSK" + strings.Repeat("*", 40), 1},
+		{"bedrock api key long form", "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t", "bedr" + strings.Repeat("*", 40), 1},
+		{"github token", "ghp_0123456789abcdefghijABCDEFGHIJ012345", "ghp_" + strings.Repeat("*", 36), 1},
+		{"bearer", "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc", "Authorization: Bearer " + strings.Repeat("*", 24), 1},
+		{"private key", "x -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- y", "x -----BEGIN RSA PRIVATE KEY-----[masked] y", 1},
+		{"two", "AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A", "AKIA**************** and ASIA****************", 2},
+		{"nothing", "hello world", "hello world", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, n := Mask(c.in)
+			if got != c.want || n != c.n {
+				t.Fatalf("Mask(%q) = %q, %d; want %q, %d", c.in, got, n, c.want, c.n)
+			}
+		})
+	}
+}
+
+func TestTruncateRunes(t *testing.T) {
+	s := strings.Repeat("é", 10)
+	got, cut := Truncate(s, 3)
+	if got != "ééé" || !cut {
+		t.Fatalf("Truncate = %q %v", got, cut)
+	}
+	if got, cut := Truncate("abc", 3); got != "abc" || cut {
+		t.Fatalf("Truncate exact = %q %v", got, cut)
+	}
+}
+
+func TestExcerptMasksBeforeCutting(t *testing.T) {
+	// The key straddles the cut: masking first means no part of it leaks.
+	s := strings.Repeat("a", 10) + " AKIAIOSFODNN7EXAMPLE"
+	got, cut, n := Excerpt(s, 20)
+	if !cut || n != 1 || strings.Contains(got, "IOSF") {
+		t.Fatalf("Excerpt = %q cut=%v n=%d", got, cut, n)
+	}
+}
+
+func FuzzMask(f *testing.F) {
+	f.Add("AKIAIOSFODNN7EXAMPLE -----BEGIN PRIVATE KEY-----")
+	f.Add("Bearer abcdefghijklmnopqrstu")
+	f.Fuzz(func(t *testing.T, s string) {
+		out, _ := Mask(s)
+		for _, fd := range Find(out) {
+			if fd.Kind == AWSAccessKeyID {
+				t.Fatalf("masked output still holds an access key: %q", out)
+			}
+		}
+		Excerpt(s, 16)
+	})
+}

@@ -1,0 +1,197 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/bedrockwatch/bedrockwatch/processor/rules"
+	"github.com/bedrockwatch/bedrockwatch/schemas"
+)
+
+// suppressPrefix begins the state keys of suppression periods:
+// "s/<rule id>/<group values>", with the first alert under the same key plus
+// "\x00first" and suppressed evidence under "\x00e<n>".
+const suppressPrefix = "s/"
+
+// suppressor folds repeated alerts (SPEC §4 suppress). The first alert of a
+// group passes at once and opens a period of `for` in event time; later
+// alerts of the group that fall before its end are counted instead of sent.
+// When the period closes — the watermark passes its end, an alert of the
+// group arrives after it, or the stream ends — a non-zero count becomes one
+// follow-up alert: data.suppression_of names the first alert and
+// data.suppressed_count the count.
+//
+// A suppressed alert costs one small record read and written (and, for the
+// first MaxEvidence of them, one evidence entry written once): the first
+// alert is stored once when the period opens and read back only to build the
+// follow-up.
+type suppressor struct{ en *Engine }
+
+// suppState is the small, often-rewritten record of a period.
+type suppState struct {
+	FirstID  string    `json:"id"`
+	Subject  string    `json:"subj"`
+	End      time.Time `json:"end"`
+	Count    int       `json:"n"`
+	Evidence int       `json:"ev"` // evidence entries stored
+	EvCount  int       `json:"evn"`
+	// Earliest and Last bound the event times of the period's alerts,
+	// which may arrive out of order.
+	Earliest time.Time `json:"t0"`
+	Last     time.Time `json:"t1"`
+}
+
+const (
+	firstSuffix    = "\x00first"
+	evidenceSuffix = "\x00e"
+)
+
+func suppressKey(r *rules.Rule, e *schemas.Event) string {
+	values := make([]string, len(r.Suppress.By))
+	for i, f := range r.Suppress.By {
+		values[i] = schemas.FieldGetter(f)(e).Text()
+	}
+	return suppressPrefix + r.ID + "/" + schemas.JoinGroup(values)
+}
+
+// offer reports whether a is suppressed; if not, it opens a period for it.
+func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert) (bool, error) {
+	key := suppressKey(r, e)
+	st, ok, err := s.load(key)
+	if err != nil {
+		return false, err
+	}
+	if ok && a.Time.Before(st.End) {
+		st.Count++
+		st.Last = maxTime(st.Last, a.Time)
+		st.Earliest = minTime(st.Earliest, a.Time)
+		for _, ev := range a.Evidence {
+			if st.Evidence >= s.en.cfg.MaxEvidence {
+				break
+			}
+			if err := s.putJSON(fmt.Sprintf("%s%s%02d", key, evidenceSuffix, st.Evidence), ev); err != nil {
+				return false, err
+			}
+			st.Evidence++
+		}
+		st.EvCount += a.EvidenceCount
+		s.en.stats.Suppressed[r.ID]++
+		return true, s.putJSON(key, st)
+	}
+	if ok {
+		if err := s.close(key, st); err != nil {
+			return false, err
+		}
+	}
+	first := *a
+	first.Evidence, first.Prompt = nil, nil // the follow-up cites its own evidence
+	if err := s.putJSON(key+firstSuffix, &first); err != nil {
+		return false, err
+	}
+	st = &suppState{FirstID: a.ID, Subject: a.Subject, End: a.Time.Add(r.Suppress.For.D()), Earliest: a.Time, Last: a.Time}
+	if err := s.en.setExpiry(key, time.Time{}, st.End); err != nil {
+		return false, err
+	}
+	return false, s.putJSON(key, st)
+}
+
+func (s *suppressor) putJSON(key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.en.store.Put(key, raw)
+}
+
+func (s *suppressor) getJSON(key string, v any) (bool, error) {
+	raw, ok, err := s.en.store.Get(key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("suppression state %q: %w", key, err)
+	}
+	return true, nil
+}
+
+func (s *suppressor) load(key string) (*suppState, bool, error) {
+	st := &suppState{}
+	ok, err := s.getJSON(key, st)
+	return st, ok, err
+}
+
+// close ends a period: emits the follow-up if anything was suppressed, and
+// deletes the period's keys and its expiry entry.
+func (s *suppressor) close(key string, st *suppState) error {
+	if err := s.en.setExpiry(key, st.End, time.Time{}); err != nil {
+		return err
+	}
+	return s.finish(key, st)
+}
+
+// finish emits the follow-up of a period whose expiry entry is gone, then
+// deletes its keys.
+func (s *suppressor) finish(key string, st *suppState) error {
+	if st.Count > 0 {
+		var f schemas.Alert
+		if _, err := s.getJSON(key+firstSuffix, &f); err != nil {
+			return err
+		}
+		f.Evidence = make([]schemas.Evidence, 0, st.Evidence)
+		for i := 0; i < st.Evidence; i++ {
+			var ev schemas.Evidence
+			if _, err := s.getJSON(fmt.Sprintf("%s%s%02d", key, evidenceSuffix, i), &ev); err != nil {
+				return err
+			}
+			f.Evidence = append(f.Evidence, ev)
+		}
+		f.ID = schemas.AlertID(f.Rule.ID, "followup", st.FirstID)
+		f.Time = st.Last
+		f.Subject = st.Subject
+		f.SuppressionOf = st.FirstID
+		f.SuppressedCount = st.Count
+		f.Window = schemas.Window{Start: st.Earliest, End: st.Last}
+		f.EvidenceCount = st.EvCount
+		f.Metrics = map[string]any{"count": st.Count}
+		f.Summary = fmt.Sprintf("%s: %d more alert(s) for %s suppressed between %s and %s (first alert %s)",
+			f.Rule.Name, st.Count, f.Subject, st.Earliest.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), st.FirstID)
+		s.en.send(&f)
+	}
+	for i := 0; i < st.Evidence; i++ {
+		if err := s.en.store.Delete(fmt.Sprintf("%s%s%02d", key, evidenceSuffix, i)); err != nil {
+			return err
+		}
+	}
+	if err := s.en.store.Delete(key + firstSuffix); err != nil {
+		return err
+	}
+	return s.en.store.Delete(key)
+}
+
+// expire closes the period of key once the watermark has passed its end. The
+// sweep has already removed its expiry entry.
+func (s *suppressor) expire(key string, wm time.Time) error {
+	st, ok, err := s.load(key)
+	if err != nil || !ok {
+		return err
+	}
+	if wm.Before(st.End) {
+		return s.en.setExpiry(key, time.Time{}, st.End)
+	}
+	return s.finish(key, st)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

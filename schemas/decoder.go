@@ -1,0 +1,1151 @@
+package schemas
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// Decoder turns input messages into Records: it recognises the shape of each
+// message (SPEC §2), finds the records inside it and normalises each into an
+// Event (SPEC §3).
+//
+// Work is done in two passes over a message. The first, a hand-written
+// scanner, validates the JSON and indexes a few top-level keys of every
+// record without allocating; a bare CloudTrail record whose eventSource is
+// not in Config.CloudTrailProviders — the bulk of a CloudTrail feed — is
+// filtered on that pass alone. Only the other records are parsed (with
+// fastjson) and normalised.
+//
+// A Decoder is not safe for concurrent use: give each goroutine its own. It
+// reuses its parsers and buffers from one message to the next, so a warm
+// Decoder allocates only for the Events it returns.
+type Decoder struct {
+	cfg Config
+
+	index   jsonIndexer
+	records []recordIndex // records found in the current message, by position
+
+	// Three parsers, because values of one stay alive while the next parses:
+	// msg parses a record of the message itself, embedded a record carried as
+	// a JSON string inside it (CloudWatch Logs message, LookupEvents
+	// CloudTrailEvent), and body a model request or response carried as a
+	// JSON string inside an invocation log.
+	msg, embedded, body fastjson.Parser
+
+	gzip    *gzip.Reader
+	gzipSrc bytes.Reader
+	gzipBuf []byte
+
+	// Text extracted from invocation logs, reused between records.
+	prompt, system, completion boundedText
+}
+
+// maxMessageBytes is the largest MaxRecordBytes a Decoder accepts: the
+// first pass notes offsets as int32.
+const maxMessageBytes = 1 << 30
+
+// NewDecoder returns a Decoder for cfg, or the problems of cfg.
+func NewDecoder(cfg Config) (*Decoder, error) {
+	err := cfg.Validate()
+	if cfg.MaxRecordBytes > maxMessageBytes {
+		err = errors.Join(err, fmt.Errorf("max_record_bytes must be at most %d, got %d", maxMessageBytes, cfg.MaxRecordBytes))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schemas: decoder config: %w", err)
+	}
+	cfg.CloudTrailProviders = append([]string(nil), cfg.CloudTrailProviders...)
+	return &Decoder{cfg: cfg}, nil
+}
+
+// maxRetainedRecords bounds the per-message record index the Decoder keeps
+// between messages; a message with more records gets a fresh one.
+const maxRetainedRecords = 1 << 14
+
+// Decode decodes one message: a Kafka record value, or one top-level JSON
+// document of a file, optionally gzip-compressed.
+//
+// It calls yield once per record found in the message, in order, and at least
+// once: a message that is not valid JSON, or holds no known input, yields one
+// StatusMalformed record. Decode never panics and never retains msg or
+// anything yielded to it; every Event owns its memory, and Event.Origin is
+// origin with Index set to the record's position in the message. A malformed
+// record carries no Origin: callers that need the position count yields.
+func (d *Decoder) Decode(msg []byte, origin Origin, yield func(Record)) {
+	if len(msg) > d.cfg.MaxRecordBytes {
+		yield(malformed(SourceUnknown, ReasonOversized,
+			fmt.Sprintf("message of %d bytes exceeds max_record_bytes %d", len(msg), d.cfg.MaxRecordBytes)))
+		return
+	}
+	if isGzip(msg) {
+		plain, bad := d.gunzip(msg)
+		if bad != nil {
+			yield(Record{Status: StatusMalformed, Err: bad})
+			return
+		}
+		msg = plain
+	}
+	d.decodeDocument(msg, origin, yield)
+	if cap(d.records) > maxRetainedRecords {
+		d.records = nil
+	}
+}
+
+// isGzip reports whether b starts with the gzip magic number.
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// gunzip decompresses msg into the Decoder's buffer, stopping as soon as the
+// output exceeds MaxRecordBytes.
+func (d *Decoder) gunzip(msg []byte) ([]byte, *MalformedError) {
+	d.gzipSrc.Reset(msg)
+	defer d.gzipSrc.Reset(nil)
+	var err error
+	if d.gzip == nil {
+		d.gzip, err = gzip.NewReader(&d.gzipSrc)
+	} else {
+		err = d.gzip.Reset(&d.gzipSrc)
+	}
+	if err != nil {
+		return nil, &MalformedError{Reason: ReasonBadGzip, Detail: "gzip header: " + err.Error()}
+	}
+	limit := d.cfg.MaxRecordBytes
+	buf := d.gzipBuf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(max(2*cap(buf), 64<<10), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := d.gzip.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			d.gzipBuf = buf[:0]
+			return nil, &MalformedError{Reason: ReasonOversized,
+				Detail: fmt.Sprintf("decompressed message exceeds max_record_bytes %d", limit)}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			d.gzipBuf = buf[:0]
+			return nil, &MalformedError{Reason: ReasonBadGzip, Detail: "gzip stream: " + err.Error()}
+		}
+	}
+	d.gzipBuf = buf
+	return buf, nil
+}
+
+// recordCtx is what the envelope around a record tells its decoder.
+type recordCtx struct {
+	origin Origin // with Index set to the record's position in the message
+	// fallbackTime is the envelope's time (EventBridge time, CloudWatch Logs
+	// timestamp), used when the record has no time of its own.
+	fallbackTime time.Time
+	// list names the list the record sits in ("Records", "logEvents",
+	// "array"), for the details of malformed records; empty for a message
+	// that is one record.
+	list string
+	// embedded: the record was carried as a JSON string and is parsed with
+	// Decoder.embedded, so it may not be an envelope that embeds another.
+	embedded bool
+}
+
+// malformed returns a malformed Record whose detail names the record's
+// position when it sits in a list.
+func (rc *recordCtx) malformed(src Source, reason, detail string) Record {
+	if rc.list != "" {
+		detail = fmt.Sprintf("%s[%d]: %s", rc.list, rc.origin.Index, detail)
+	}
+	return malformed(src, reason, detail)
+}
+
+// malformed returns a malformed Record.
+func malformed(src Source, reason, detail string) Record {
+	return Record{Status: StatusMalformed, Source: src, Err: &MalformedError{Reason: reason, Detail: detail}}
+}
+
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// decodeDocument decodes one (decompressed) JSON document: a record, a JSON
+// array of records, a CloudTrail log file or a CloudWatch Logs message.
+func (d *Decoder) decodeDocument(doc []byte, origin Origin, yield func(Record)) {
+	doc = bytes.TrimPrefix(doc, utf8BOM)
+	top, ok := d.index.indexDocument(doc, &d.records)
+	if !ok {
+		yield(malformed(SourceUnknown, ReasonInvalidJSON, d.index.problem()))
+		return
+	}
+	switch {
+	case top.kind == '[':
+		d.decodeRecordList(doc, origin, "array", SourceUnknown, yield)
+	case top.kind != '{':
+		yield(malformed(SourceUnknown, ReasonUnknownShape, "top-level JSON "+kindName(top.kind)))
+	case top.records.kind != 0:
+		if top.records.kind != '[' {
+			yield(malformed(SourceCloudTrail, ReasonBadField, "Records is "+kindArticle(top.records.kind)))
+			return
+		}
+		d.decodeRecordList(doc, origin, "Records", SourceCloudTrail, yield)
+	case top.keys.hasAny(keysSubscription):
+		d.decodeSubscription(top.bytes(doc), origin, yield)
+	default:
+		d.decodeRecordBytes(doc, &top, &d.msg, &recordCtx{origin: origin}, yield)
+	}
+}
+
+// decodeRecordList decodes the records of a JSON array or of a CloudTrail
+// log file, which the indexer has listed in d.records. An empty list yields
+// one StatusSkipped record of source src.
+func (d *Decoder) decodeRecordList(doc []byte, origin Origin, list string, src Source, yield func(Record)) {
+	if len(d.records) == 0 {
+		yield(Record{Status: StatusSkipped, Source: src})
+		return
+	}
+	for i := range d.records {
+		rc := recordCtx{origin: origin, list: list}
+		rc.origin.Index = i
+		d.decodeRecordBytes(doc, &d.records[i], &d.msg, &rc, yield)
+	}
+}
+
+// decodeRecordBytes decodes the record idx of the scanned document doc: a
+// CloudTrail record of an unwanted provider is filtered from the index alone;
+// anything else is parsed with p and normalised.
+func (d *Decoder) decodeRecordBytes(doc []byte, idx *recordIndex, p *fastjson.Parser, rc *recordCtx, yield func(Record)) {
+	if d.filteredByIndex(doc, idx) {
+		yield(Record{Status: StatusFiltered, Source: SourceCloudTrail})
+		return
+	}
+	if idx.kind != '{' {
+		yield(rc.malformed(SourceUnknown, ReasonUnknownShape, "record is JSON "+kindName(idx.kind)))
+		return
+	}
+	v, err := p.ParseBytes(idx.bytes(doc))
+	if err != nil { // the indexer accepted it, so this should not happen
+		yield(rc.malformed(SourceUnknown, ReasonInvalidJSON, "rejected by the JSON parser"))
+		return
+	}
+	d.decodeRecord(v, doc, idx, rc, yield)
+}
+
+// decodeEmbedded decodes a record carried as a JSON string inside another
+// (the message of a CloudWatch Logs event, the CloudTrailEvent of a
+// LookupEvents row). doc is the unescaped string.
+func (d *Decoder) decodeEmbedded(doc []byte, rc *recordCtx, yield func(Record)) {
+	idx, ok := d.index.indexDocument(doc, nil)
+	if !ok {
+		yield(rc.malformed(SourceUnknown, ReasonInvalidJSON, "embedded record: "+d.index.problem()))
+		return
+	}
+	rc.embedded = true
+	d.decodeRecordBytes(doc, &idx, &d.embedded, rc, yield)
+}
+
+// decodeSubscription decodes a CloudWatch Logs subscription message (an
+// object with logEvents, or with messageType DATA_MESSAGE or
+// CONTROL_MESSAGE). A CONTROL_MESSAGE yields one StatusSkipped record; a
+// DATA_MESSAGE yields one record per log event, whose message is a record
+// (CloudTrail, invocation log, …) as a JSON string, and whose timestamp
+// (epoch milliseconds) stands in for a record without a time. An empty
+// DATA_MESSAGE yields one StatusSkipped record. Neither carries a source:
+// CloudWatch Logs may carry any strand.
+func (d *Decoder) decodeSubscription(doc []byte, origin Origin, yield func(Record)) {
+	v, err := d.msg.ParseBytes(doc)
+	if err != nil { // the indexer accepted it, so this should not happen
+		yield(malformed(SourceUnknown, ReasonInvalidJSON, "rejected by the JSON parser"))
+		return
+	}
+	mt, events := v.Get("messageType"), v.Get("logEvents")
+	messageType := string(mt.GetStringBytes())
+	switch {
+	case events == nil && messageType != "DATA_MESSAGE" && messageType != "CONTROL_MESSAGE":
+		yield(malformed(SourceUnknown, ReasonUnknownShape, "object matches no known input"))
+		return
+	case mt != nil && !isString(mt):
+		yield(malformed(SourceUnknown, ReasonBadField, "messageType is "+describe(mt)))
+		return
+	case messageType == "CONTROL_MESSAGE":
+		yield(Record{Status: StatusSkipped})
+		return
+	case events == nil || events.Type() != fastjson.TypeArray:
+		yield(malformed(SourceUnknown, ReasonBadField, "logEvents is "+describe(events)))
+		return
+	}
+	list := events.GetArray()
+	if len(list) == 0 {
+		yield(Record{Status: StatusSkipped})
+		return
+	}
+	for i, le := range list {
+		rc := recordCtx{origin: origin, list: "logEvents"}
+		rc.origin.Index = i
+		message := le.Get("message")
+		if !isString(message) {
+			yield(rc.malformed(SourceUnknown, ReasonBadField, "message is "+describe(message)))
+			continue
+		}
+		if ts := le.Get("timestamp"); ts != nil && ts.Type() == fastjson.TypeNumber {
+			if ms, err := ts.Float64(); err == nil {
+				rc.fallbackTime, _ = epochTime(ms)
+			}
+		}
+		d.decodeEmbedded(message.GetStringBytes(), &rc, yield)
+	}
+}
+
+// decodeRecord recognises one parsed record (an object, v, the record idx of
+// the scanned document doc) and hands it to the decoder of its kind.
+func (d *Decoder) decodeRecord(v *fastjson.Value, doc []byte, idx *recordIndex, rc *recordCtx, yield func(Record)) {
+	raw := idx.bytes(doc)
+	keys := keysOfRecord(idx, v)
+	switch {
+	case keys.hasAny(keyCloudTrailEvent):
+		if rc.embedded {
+			yield(rc.malformed(SourceCloudTrail, ReasonUnknownShape, "LookupEvents row nested in another envelope"))
+			return
+		}
+		d.decodeLookupRow(v, rc, yield)
+	case keys.hasAny(keyDetailType):
+		if idx.detail.kind != '{' {
+			yield(rc.malformed(SourceCloudTrail, ReasonBadField, "detail is "+kindArticle(idx.detail.kind)))
+			return
+		}
+		d.decodeEventBridge(v, idx.detail.bytes(doc), rc, yield)
+	case keys.hasAny(keyRecords | keyLogEvents):
+		yield(rc.malformed(SourceUnknown, ReasonUnknownShape, "multi-record envelope nested in another"))
+	case isCloudTrailRecord(keys):
+		d.decodeCloudTrail(v, raw, rc, yield)
+	case isCloudTrailDigest(keys):
+		yield(Record{Status: StatusSkipped, Source: SourceCloudTrail})
+	case keys.hasAny(keySchemaType) && isInvocationLog(v):
+		d.decodeInvocation(v, raw, rc, yield)
+	default:
+		if shape := endpointShapeOf(v); shape != notEndpoint {
+			d.decodeEndpoint(shape, v, raw, rc, yield)
+			return
+		}
+		yield(rc.malformed(SourceUnknown, ReasonUnknownShape, "object matches no known input"))
+	}
+}
+
+// newEvent returns an Event with the fields every record carries: dataset,
+// origin, a private copy of raw, and the time and id when known (the id falls
+// back to a hash of raw).
+func newEvent(dataset string, raw []byte, rc *recordCtx, t time.Time, id string) *Event {
+	if t.IsZero() {
+		t = rc.fallbackTime
+	}
+	if id == "" {
+		id = contentID(raw)
+	}
+	return &Event{
+		Timestamp: t.UTC(),
+		Dataset:   dataset,
+		ID:        id,
+		Raw:       bytes.Clone(raw),
+		Origin:    rc.origin,
+	}
+}
+
+// contentID is the event id of a record that has none: "h:" and the first 16
+// hex digits of the SHA-256 of its raw bytes.
+func contentID(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	var buf [2 + 16]byte
+	buf[0], buf[1] = 'h', ':'
+	hex.Encode(buf[2:], sum[:8])
+	return string(buf[:])
+}
+
+// ---- reading fastjson values ----
+
+// stringAt returns a copy of the string at path under v, or "" when the path
+// is missing or not a string.
+func stringAt(v *fastjson.Value, path ...string) string {
+	return string(v.GetStringBytes(path...))
+}
+
+// textAt is stringAt that also accepts a number or a bool, rendered as
+// written: for identifiers some producers emit as numbers (account ids,
+// record ids) and for odd values that must be kept as given.
+func textAt(v *fastjson.Value, path ...string) string {
+	return textOf(v.Get(path...))
+}
+
+// textOf renders a string, number or bool as written; anything else as "".
+func textOf(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		return string(v.MarshalTo(nil))
+	case fastjson.TypeTrue:
+		return "true"
+	case fastjson.TypeFalse:
+		return "false"
+	}
+	return ""
+}
+
+// firstStringAt returns the first non-empty string found at the given
+// top-level keys of v.
+func firstStringAt(v *fastjson.Value, keys ...string) string {
+	for _, k := range keys {
+		if s := v.GetStringBytes(k); len(s) > 0 {
+			return string(s)
+		}
+	}
+	return ""
+}
+
+// isString reports whether v is a JSON string.
+func isString(v *fastjson.Value) bool { return v != nil && v.Type() == fastjson.TypeString }
+
+// describe names the type of v for a MalformedError detail: "missing",
+// "a number", "an object"…
+func describe(v *fastjson.Value) string {
+	if v == nil {
+		return "missing"
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		return "an object"
+	case fastjson.TypeArray:
+		return "an array"
+	case fastjson.TypeString:
+		return "a string"
+	case fastjson.TypeNumber:
+		return "a number"
+	case fastjson.TypeNull:
+		return "null"
+	}
+	return "a bool"
+}
+
+// integerAt reads a count: a JSON number, or a string holding one.
+func integerAt(v *fastjson.Value, path ...string) (int64, bool) {
+	x := v.Get(path...)
+	if x == nil {
+		return 0, false
+	}
+	var f float64
+	switch x.Type() {
+	case fastjson.TypeNumber:
+		var err error
+		if f, err = x.Float64(); err != nil {
+			return 0, false
+		}
+	case fastjson.TypeString:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(string(x.GetStringBytes())), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || f < -1e15 || f > 1e15 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// ---- time ----
+
+// timeLayouts are the textual timestamps seen in the inputs: RFC 3339
+// (CloudTrail, invocation logs, ECS), with a space instead of the T and
+// optionally no zone (Panther, Sysmon UtcTime, CrowdStrike, LookupEvents),
+// and osquery's calendarTime. A layout without a zone is read as UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"Mon Jan _2 15:04:05 2006 MST",
+}
+
+// parseTimeText parses a textual timestamp in one of timeLayouts, or a
+// decimal epoch (see epochTime).
+func parseTimeText(b []byte) (time.Time, bool) {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return time.Time{}, false
+	}
+	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-:") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return epochTime(f)
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// epochTime reads a Unix time given in seconds or in milliseconds: values of
+// 1e11 and more (year 5138 in seconds) are milliseconds.
+func epochTime(f float64) (time.Time, bool) {
+	if math.IsNaN(f) || f <= 0 || f >= 1e15 {
+		return time.Time{}, false
+	}
+	if f < 1e11 {
+		f *= 1000
+	}
+	return time.UnixMilli(int64(f)).UTC(), true
+}
+
+// timeAt reads a timestamp at path under v: a string in one of timeLayouts,
+// or a number of seconds or milliseconds since the epoch.
+func timeAt(v *fastjson.Value, path ...string) (time.Time, bool) {
+	x := v.Get(path...)
+	if x == nil {
+		return time.Time{}, false
+	}
+	switch x.Type() {
+	case fastjson.TypeString:
+		return parseTimeText(x.GetStringBytes())
+	case fastjson.TypeNumber:
+		f, err := x.Float64()
+		if err != nil {
+			return time.Time{}, false
+		}
+		return epochTime(f)
+	}
+	return time.Time{}, false
+}
+
+// firstTimeAt returns the first timestamp found at the given paths.
+func firstTimeAt(v *fastjson.Value, paths ...[]string) time.Time {
+	for _, p := range paths {
+		if t, ok := timeAt(v, p...); ok {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// ---- names ----
+
+// lastARNSegment returns the last path segment of an ARN's resource
+// (arn:aws:iam::1:user/dev/alice → alice; arn:aws:iam::1:root → root).
+func lastARNSegment(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	if i := strings.LastIndexByte(arn, ':'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// baseName returns the last element of a Unix or Windows path.
+func baseName(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// ---- the first pass: validation and record index ----
+
+// maxNesting bounds the nesting of arrays and objects in a message. fastjson
+// accepts 300 levels, so whatever the indexer accepts, fastjson parses.
+const maxNesting = 128
+
+// valueSpan locates the value of one indexed key. For a string, start and end
+// delimit its content without the quotes.
+type valueSpan struct {
+	start, end int32
+	kind       byte // 0 when absent, else see kindOf
+	escaped    bool // a string holding escape sequences
+}
+
+// recordKeys is a set of the top-level keys that tell the input shapes
+// apart.
+type recordKeys uint16
+
+const (
+	keyEventVersion recordKeys = 1 << iota
+	keyEventSource
+	keyEventName
+	keyRecords
+	keyLogEvents
+	keyMessageType
+	keyCloudTrailEvent
+	keyDetailType
+	keyDetail
+	keyDigestStartTime
+	keyDigestEndTime
+	keyDigestS3Object
+	keyLogFiles
+	keySchemaType
+
+	// keysEnvelope are the keys of envelopes, which carry records rather
+	// than being one.
+	keysEnvelope = keyRecords | keyLogEvents | keyMessageType | keyCloudTrailEvent | keyDetailType
+	// keysSubscription mark a CloudWatch Logs subscription message.
+	keysSubscription = keyLogEvents | keyMessageType
+)
+
+// recordKey returns the bit of a top-level key, or 0.
+func recordKey(name []byte) recordKeys {
+	switch string(name) {
+	case "eventVersion":
+		return keyEventVersion
+	case "eventSource":
+		return keyEventSource
+	case "eventName":
+		return keyEventName
+	case "Records":
+		return keyRecords
+	case "logEvents":
+		return keyLogEvents
+	case "messageType":
+		return keyMessageType
+	case "CloudTrailEvent":
+		return keyCloudTrailEvent
+	case "detail-type":
+		return keyDetailType
+	case "detail":
+		return keyDetail
+	case "digestStartTime":
+		return keyDigestStartTime
+	case "digestEndTime":
+		return keyDigestEndTime
+	case "digestS3Object":
+		return keyDigestS3Object
+	case "logFiles":
+		return keyLogFiles
+	case "schemaType":
+		return keySchemaType
+	}
+	return 0
+}
+
+// keysOf returns the recordKeys of a parsed object (keys unescaped).
+func keysOf(v *fastjson.Value) recordKeys {
+	var keys recordKeys
+	v.GetObject().Visit(func(k []byte, _ *fastjson.Value) { keys |= recordKey(k) })
+	return keys
+}
+
+// has reports whether all of want are in k.
+func (k recordKeys) has(want recordKeys) bool { return k&want == want }
+
+// hasAny reports whether any of want is in k.
+func (k recordKeys) hasAny(want recordKeys) bool { return k&want != 0 }
+
+// recordIndex is what the first pass learns about one record (or about the
+// top-level value of a message) without parsing it.
+type recordIndex struct {
+	start, end int32 // the record's bytes in the scanned document
+	kind       byte  // see kindOf
+
+	// keys are the top-level keys of an object among recordKeys; keys
+	// holding escape sequences are not matched and set escapedKey instead.
+	keys       recordKeys
+	escapedKey bool
+
+	// Values of top-level keys, first occurrence.
+	eventSource, eventName, records, detail valueSpan
+}
+
+// keysOfRecord returns the recordKeys of the record idx, parsed as v: from
+// the index, or from v when the index may have missed an escaped key.
+func keysOfRecord(idx *recordIndex, v *fastjson.Value) recordKeys {
+	if idx.escapedKey {
+		return keysOf(v)
+	}
+	return idx.keys
+}
+
+// bytes returns the record's bytes in the scanned document doc.
+func (r *recordIndex) bytes(doc []byte) []byte { return doc[r.start:r.end] }
+
+// bytes returns the value's bytes (a string's content) in the scanned
+// document doc.
+func (v valueSpan) bytes(doc []byte) []byte { return doc[v.start:v.end] }
+
+// kindOf classifies a JSON value by its first byte: '{' object, '[' array,
+// '"' string, '0' number, 't' or 'f' bool, 'n' null.
+func kindOf(c byte) byte {
+	switch c {
+	case '{', '[', '"', 't', 'f', 'n':
+		return c
+	}
+	return '0'
+}
+
+// kindName names a kindOf class: "object", "string", …
+func kindName(k byte) string {
+	switch k {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "missing"
+}
+
+// kindArticle is kindName for a detail sentence: "a string", "an array".
+func kindArticle(k byte) string {
+	switch k {
+	case 0:
+		return "missing"
+	case 'n':
+		return "null"
+	case '{', '[':
+		return "an " + kindName(k)
+	}
+	return "a " + kindName(k)
+}
+
+// Problems the indexer reports.
+const (
+	problemNone = iota
+	problemEmpty
+	problemTruncated
+	problemSyntax
+	problemTooDeep
+	problemTrailing
+)
+
+// jsonIndexer is the first pass over a message. It checks that the bytes are
+// exactly one JSON value (RFC 8259, nesting at most maxNesting) and indexes
+// the top-level keys that tell the input shapes apart, for the document and
+// for each record of its record list (the elements of a top-level array or of
+// a top-level "Records" array). It does not allocate once its record slice
+// has grown, and runs at about the speed of fastjson.ValidateBytes or faster:
+// strings, most of a CloudTrail record, are scanned eight bytes at a time.
+type jsonIndexer struct {
+	b       []byte
+	depth   int
+	records *[]recordIndex // where to list records; nil: do not
+
+	failure int // one of the problem constants
+	at      int // offset of the failure
+}
+
+// indexDocument validates doc and returns the index of its top-level value.
+// When records is not nil, the records of the document's record list are
+// indexed into it (it is reset first). On failure it returns false and
+// problem describes why.
+func (s *jsonIndexer) indexDocument(doc []byte, records *[]recordIndex) (recordIndex, bool) {
+	*s = jsonIndexer{b: doc, records: records}
+	defer func() { s.b = nil; s.records = nil }()
+	if records != nil {
+		*records = (*records)[:0]
+	}
+	var top recordIndex
+	i := s.ws(0)
+	if i == len(doc) {
+		s.fail(problemEmpty, i)
+		return top, false
+	}
+	top.start, top.kind = int32(i), kindOf(doc[i])
+	i = s.value(i, &top, true)
+	if s.failure != problemNone {
+		return top, false
+	}
+	top.end = int32(i)
+	if i = s.ws(i); i != len(doc) {
+		s.fail(problemTrailing, i)
+		return top, false
+	}
+	return top, true
+}
+
+// problem describes the last failure, for a MalformedError detail. It names
+// offsets only, never content.
+func (s *jsonIndexer) problem() string {
+	switch s.failure {
+	case problemEmpty:
+		return "empty message"
+	case problemTruncated:
+		return "truncated JSON"
+	case problemTooDeep:
+		return fmt.Sprintf("nested deeper than %d levels", maxNesting)
+	case problemTrailing:
+		return fmt.Sprintf("unexpected data after the JSON value at offset %d", s.at)
+	}
+	return fmt.Sprintf("not valid JSON (offset %d)", s.at)
+}
+
+// fail records the first failure (a syntax error at the end of the input is
+// a truncation) and returns the end of the input, which stops every caller.
+func (s *jsonIndexer) fail(problem, at int) int {
+	if s.failure == problemNone {
+		if at >= len(s.b) && problem == problemSyntax {
+			problem = problemTruncated
+		}
+		s.failure, s.at = problem, at
+	}
+	return len(s.b)
+}
+
+// ws returns the offset of the first non-whitespace byte at or after i.
+func (s *jsonIndexer) ws(i int) int {
+	for i < len(s.b) {
+		switch s.b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value scans the value at i and returns the offset after it. rec, when not
+// nil, receives the keys of the value if it is an object; list says that the
+// value, if an array, is the document's record list.
+func (s *jsonIndexer) value(i int, rec *recordIndex, list bool) int {
+	if i >= len(s.b) {
+		return s.fail(problemTruncated, i)
+	}
+	switch s.b[i] {
+	case '{':
+		return s.object(i+1, rec, list)
+	case '[':
+		if list && s.records != nil {
+			return s.recordList(i + 1)
+		}
+		return s.array(i + 1)
+	case '"':
+		end, _ := s.str(i + 1)
+		return end
+	case 't':
+		return s.literal(i, "true")
+	case 'f':
+		return s.literal(i, "false")
+	case 'n':
+		return s.literal(i, "null")
+	}
+	return s.number(i)
+}
+
+// literal scans true, false or null (word) at i.
+func (s *jsonIndexer) literal(i int, word string) int {
+	if len(s.b)-i < len(word) {
+		if string(s.b[i:]) == word[:len(s.b)-i] {
+			return s.fail(problemTruncated, len(s.b))
+		}
+		return s.fail(problemSyntax, i)
+	}
+	if string(s.b[i:i+len(word)]) != word {
+		return s.fail(problemSyntax, i)
+	}
+	return i + len(word)
+}
+
+// digits returns the offset after the decimal digits at i.
+func (s *jsonIndexer) digits(i int) int {
+	for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// number scans a number at i: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *jsonIndexer) number(i int) int {
+	b := s.b
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return s.fail(problemTruncated, i)
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		i = s.digits(i)
+	default:
+		return s.fail(problemSyntax, i)
+	}
+	if i < len(b) && b[i] == '.' {
+		j := s.digits(i + 1)
+		if j == i+1 {
+			return s.fail(problemSyntax, j)
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := s.digits(i)
+		if j == i {
+			return s.fail(problemSyntax, j)
+		}
+		i = j
+	}
+	return i
+}
+
+// SWAR constants: one in every byte, and every byte's high bit.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// str scans a string whose opening quote is at i-1. It returns the offset
+// after the closing quote and whether the string holds escape sequences.
+// Eight bytes at a time it looks for a quote, a backslash or a control
+// character (classic "has zero byte" bit tricks; the lowest flagged byte is
+// always a true match).
+func (s *jsonIndexer) str(i int) (int, bool) {
+	b := s.b
+	escaped := false
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			quote := x ^ (swarOnes * '"')
+			slash := x ^ (swarOnes * '\\')
+			m := ((quote - swarOnes) &^ quote) | ((slash - swarOnes) &^ slash) | ((x - swarOnes*0x20) &^ x)
+			if m &= swarHighs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+			i++
+		}
+		if i >= len(b) {
+			return s.fail(problemTruncated, i), escaped
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped
+		case c < 0x20:
+			return s.fail(problemSyntax, i), escaped
+		}
+		// A backslash.
+		escaped = true
+		if i+1 >= len(b) {
+			return s.fail(problemTruncated, i+1), escaped
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(b) {
+				return s.fail(problemTruncated, len(b)), escaped
+			}
+			if !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+				return s.fail(problemSyntax, i), escaped
+			}
+			i += 6
+		default:
+			return s.fail(problemSyntax, i), escaped
+		}
+	}
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// enter notes one more level of nesting, failing past maxNesting.
+func (s *jsonIndexer) enter(i int) bool {
+	s.depth++
+	if s.depth > maxNesting {
+		s.fail(problemTooDeep, i)
+		return false
+	}
+	return true
+}
+
+// object scans an object whose '{' is at i-1. rec, when not nil, receives
+// its keys; top says this is the document's top-level object, whose
+// "Records" array is the record list.
+func (s *jsonIndexer) object(i int, rec *recordIndex, top bool) int {
+	if !s.enter(i) {
+		return len(s.b)
+	}
+	b := s.b
+	i = s.ws(i)
+	if i < len(b) && b[i] == '}' {
+		s.depth--
+		return i + 1
+	}
+	for {
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		if b[i] != '"' {
+			return s.fail(problemSyntax, i)
+		}
+		keyEnd, keyEscaped := s.str(i + 1)
+		if s.failure != problemNone {
+			return keyEnd
+		}
+		var slot *valueSpan
+		list := false
+		if rec != nil {
+			if keyEscaped {
+				rec.escapedKey = true
+			} else {
+				slot = rec.noteKey(b[i+1 : keyEnd-1])
+				list = top && slot == &rec.records
+			}
+		}
+		i = s.ws(keyEnd)
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		if b[i] != ':' {
+			return s.fail(problemSyntax, i)
+		}
+		i = s.ws(i + 1)
+		if slot != nil && slot.kind == 0 && i < len(b) {
+			i = s.indexedValue(i, slot, list)
+		} else {
+			i = s.value(i, nil, false)
+		}
+		if s.failure != problemNone {
+			return i
+		}
+		i = s.ws(i)
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		switch b[i] {
+		case ',':
+			i = s.ws(i + 1)
+		case '}':
+			s.depth--
+			return i + 1
+		default:
+			return s.fail(problemSyntax, i)
+		}
+	}
+}
+
+// indexedValue scans the value at i of an indexed key into slot.
+func (s *jsonIndexer) indexedValue(i int, slot *valueSpan, list bool) int {
+	slot.kind = kindOf(s.b[i])
+	if slot.kind == '"' {
+		end, escaped := s.str(i + 1)
+		slot.start, slot.end, slot.escaped = int32(i+1), int32(end-1), escaped
+		return end
+	}
+	end := s.value(i, nil, list)
+	slot.start, slot.end = int32(i), int32(end)
+	return end
+}
+
+// noteKey notes a top-level key of a record and returns where its value is
+// to be recorded, or nil.
+func (r *recordIndex) noteKey(key []byte) *valueSpan {
+	k := recordKey(key)
+	r.keys |= k
+	switch k {
+	case keyEventSource:
+		return &r.eventSource
+	case keyEventName:
+		return &r.eventName
+	case keyRecords:
+		return &r.records
+	case keyDetail:
+		return &r.detail
+	}
+	return nil
+}
+
+// array scans an array whose '[' is at i-1.
+func (s *jsonIndexer) array(i int) int {
+	if !s.enter(i) {
+		return len(s.b)
+	}
+	b := s.b
+	i = s.ws(i)
+	if i < len(b) && b[i] == ']' {
+		s.depth--
+		return i + 1
+	}
+	for {
+		i = s.value(i, nil, false)
+		if s.failure != problemNone {
+			return i
+		}
+		if i = s.ws(i); i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		switch b[i] {
+		case ',':
+			i = s.ws(i + 1)
+		case ']':
+			s.depth--
+			return i + 1
+		default:
+			return s.fail(problemSyntax, i)
+		}
+	}
+}
+
+// recordList scans the document's record list, whose '[' is at i-1, and
+// indexes each element as a record.
+func (s *jsonIndexer) recordList(i int) int {
+	if !s.enter(i) {
+		return len(s.b)
+	}
+	b := s.b
+	i = s.ws(i)
+	if i < len(b) && b[i] == ']' {
+		s.depth--
+		return i + 1
+	}
+	for {
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		*s.records = append(*s.records, recordIndex{start: int32(i), kind: kindOf(b[i])})
+		rec := &(*s.records)[len(*s.records)-1]
+		i = s.value(i, rec, false)
+		if s.failure != problemNone {
+			return i
+		}
+		rec.end = int32(i)
+		if i = s.ws(i); i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		switch b[i] {
+		case ',':
+			i = s.ws(i + 1)
+		case ']':
+			s.depth--
+			return i + 1
+		default:
+			return s.fail(problemSyntax, i)
+		}
+	}
+}
