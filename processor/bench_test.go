@@ -98,7 +98,7 @@ func benchReplay(b *testing.B, input []byte) {
 		if err := rp.ReadFile("bench", bytes.NewReader(input)); err != nil {
 			b.Fatal(err)
 		}
-		if err := rp.Finish(); err != nil {
+		if err := rp.Finish(true); err != nil {
 			b.Fatal(err)
 		}
 		_, n := rp.Progress()

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -110,6 +111,9 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 	en := &Engine{cfg: cfg, store: store, emit: emit, byKey: map[string]runner{},
 		stats: Stats{Alerts: map[string]int64{}, Suppressed: map[string]int64{}}}
 	en.supp = &suppressor{en: en}
+	if err := en.loadMeta(); err != nil {
+		return nil, fmt.Errorf("processor: %w", err)
+	}
 	for _, r := range rs {
 		if !r.IsEnabled() {
 			continue
@@ -190,8 +194,60 @@ func (en *Engine) Advance(wm time.Time) error {
 // follow-up, and all sequence state is expired.
 func (en *Engine) Flush() error {
 	end := time.Unix(1<<40, 0) // beyond any event time
-	en.wm = end
-	return en.sweep(end)
+	if err := en.sweep(end); err != nil {
+		return err
+	}
+	// The stream is over: a store reused later starts a new one.
+	en.maxTime, en.wm, en.lastSweep = time.Time{}, time.Time{}, time.Time{}
+	return en.store.Delete(metaKey)
+}
+
+// metaKey holds the engine's clock: the highest event time seen, the
+// watermark and the last sweep, so that an engine reopened on the same store
+// (a later replay with --state-dir, a restarted replica) continues in event
+// time where the last one stopped.
+const metaKey = "m/engine"
+
+type engineMeta struct {
+	Max   int64 `json:"max"` // Unix ms; 0 none
+	WM    int64 `json:"wm"`
+	Sweep int64 `json:"sweep"`
+}
+
+func (en *Engine) loadMeta() error {
+	raw, ok, err := en.store.Get(metaKey)
+	if err != nil || !ok {
+		return err
+	}
+	var m engineMeta
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("engine state %q: %w", metaKey, err)
+	}
+	ms := func(v int64) time.Time {
+		if v == 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(v).UTC()
+	}
+	en.maxTime, en.wm, en.lastSweep = ms(m.Max), ms(m.WM), ms(m.Sweep)
+	return nil
+}
+
+// Checkpoint writes the engine's clock to the store. Everything else the
+// engine knows is already there; call Checkpoint before handing the store
+// to a later run (the service calls it once per committed batch).
+func (en *Engine) Checkpoint() error {
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	raw, err := json.Marshal(engineMeta{Max: ms(en.maxTime), WM: ms(en.wm), Sweep: ms(en.lastSweep)})
+	if err != nil {
+		return err
+	}
+	return en.store.Put(metaKey, raw)
 }
 
 // The expiry index: "x/<deadline, 16 hex digits of Unix ms>/<state key>".

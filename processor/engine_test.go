@@ -352,3 +352,56 @@ func TestBuiltinRuleTests(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineContinuesOnItsStore: a stream split in two, with the engine
+// reopened on the same store in between, gives the alerts of the whole.
+func TestEngineContinuesOnItsStore(t *testing.T) {
+	seq := mustRule(t, threeStep)
+	supp := mustRule(t, `
+id: denied
+name: Denied
+severity: medium
+risk_score: 40
+query: |
+  any where event.action == "X"
+suppress: {by: [user.id], for: 1h}
+`)
+	rs := []*rules.Rule{seq, supp}
+	f := func(a string) map[string]any { return map[string]any{"event.action": a, "user.id": "u1", "source.ip": "ip"} }
+	events := []*schemas.Event{
+		ev("x1", 0, f("X")), ev("a", time.Minute, f("A")), ev("x2", 2*time.Minute, f("X")),
+		ev("b", 3*time.Minute, f("B")), ev("x3", 4*time.Minute, f("X")), ev("c", 5*time.Minute, f("C")),
+		ev("x4", 3*time.Hour, f("X")),
+	}
+	whole := run(t, rs, events)
+	for cut := 1; cut < len(events); cut++ {
+		store := state.NewMemory()
+		var got []*schemas.Alert
+		emit := func(a *schemas.Alert) { got = append(got, a) }
+		en, _ := New(rs, store, DefaultConfig(), emit)
+		for _, e := range events[:cut] {
+			en.Process(e)
+		}
+		if err := en.Checkpoint(); err != nil {
+			t.Fatal(err)
+		}
+		en2, err := New(rs, store, DefaultConfig(), emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !en2.Watermark().Equal(en.Watermark()) {
+			t.Fatalf("cut %d: watermark %v, want %v", cut, en2.Watermark(), en.Watermark())
+		}
+		for _, e := range events[cut:] {
+			en2.Process(e)
+		}
+		en2.Flush()
+		if fmt.Sprint(ids(got)) != fmt.Sprint(ids(whole)) {
+			t.Fatalf("cut %d: %d alerts %v, whole stream %d %v", cut, len(got), ids(got), len(whole), ids(whole))
+		}
+	}
+	// the sequence, x1, the follow-up folding x2 and x3, and x4 opening a new period
+	if len(whole) != 4 {
+		t.Fatalf("whole stream gave %d alerts, want 4", len(whole))
+	}
+}

@@ -135,8 +135,17 @@ func (rp *Replayer) ReadFile(name string, r io.Reader) error {
 	return nil
 }
 
-// Finish ends the stream: open suppression periods close and emit.
-func (rp *Replayer) Finish() error { return rp.en.Flush() }
+// Finish ends the replay. With flush, the end of input is the end of the
+// stream: open suppression periods and windows close and emit what they
+// hold. Without it, they stay open in the store, with the engine's clock, so
+// that a later replay on the same store continues exactly where this one
+// stopped (replay --state-dir).
+func (rp *Replayer) Finish(flush bool) error {
+	if flush {
+		return rp.en.Flush()
+	}
+	return rp.en.Checkpoint()
+}
 
 // Stats returns the counters so far.
 func (rp *Replayer) Stats() ReplayStats {

@@ -126,7 +126,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	stopProgress()
-	if err := rp.Finish(); err != nil {
+	if err := rp.Finish(true); err != nil {
 		return err
 	}
 	if emitErr != nil {
