@@ -142,6 +142,7 @@ func (en *Engine) buildAlert(r *rules.Rule, sp alertSpec) *schemas.Alert {
 	a.Actor = actorOf(chain)
 	var ptok, ctok int64
 	var hasP, hasC bool
+	var cost costTally
 	for i := range chain {
 		s := &chain[i]
 		if s.Model != "" && !contains(a.ModelIDs, s.Model) {
@@ -154,6 +155,9 @@ func (en *Engine) buildAlert(r *rules.Rule, sp alertSpec) *schemas.Alert {
 		if s.CTok != nil {
 			ctok += *s.CTok
 			hasC = true
+		}
+		if s.PTok != nil || s.CTok != nil {
+			cost.add(en, s.Model, deref(s.PTok), deref(s.CTok))
 		}
 		if s.Prompt != nil {
 			a.Prompt = s.Prompt
@@ -170,8 +174,16 @@ func (en *Engine) buildAlert(r *rules.Rule, sp alertSpec) *schemas.Alert {
 	if hasC {
 		a.Metrics["completion_tokens"] = ctok
 	}
+	cost.put(a.Metrics)
 	a.Summary = summarize(a, chain)
 	return a
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func threats(r *rules.Rule) []schemas.Threat {

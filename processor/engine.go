@@ -41,11 +41,15 @@ type Config struct {
 	// MaxCandidates caps the events a sequence keeps per step and group;
 	// the oldest go first. Default 32.
 	MaxCandidates int `yaml:"max_candidates"`
+	// Prices estimate the cost of invocations in alerts (metrics
+	// estimated_cost_usd). Default DefaultPrices(); empty means no prices:
+	// every model is reported in cost_unknown_models.
+	Prices []ModelPrice `yaml:"prices"`
 }
 
 // DefaultConfig returns the defaults described on Config.
 func DefaultConfig() Config {
-	return Config{AllowedLateness: 15 * time.Minute, MaxEvidence: 20, PromptChars: 256, MaxCandidates: 32}
+	return Config{AllowedLateness: 15 * time.Minute, MaxEvidence: 20, PromptChars: 256, MaxCandidates: 32, Prices: DefaultPrices()}
 }
 
 // Validate reports every problem of c at once.
@@ -62,6 +66,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxCandidates < 1 {
 		errs = append(errs, fmt.Errorf("max_candidates must be positive, got %d", c.MaxCandidates))
+	}
+	if err := validatePrices(c.Prices); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -124,6 +131,14 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 			run = newSequenceRunner(en, r)
 		case r.Kind == rules.KindEQL && r.Condition != nil:
 			run = &singleRunner{en: en, r: r}
+		case r.Kind == rules.KindThreshold && r.Condition != nil && r.Threshold != nil:
+			run = newThresholdRunner(en, r)
+		case r.Kind == rules.KindNewTerms && r.Condition != nil && r.NewTerms != nil:
+			run = newNewTermsRunner(en, r)
+		case r.Kind == rules.KindOutlier && r.Condition != nil && r.Outlier != nil && r.Outlier.Op != "":
+			run = newOutlierRunner(en, r)
+		case r.Kind == rules.KindAggregate && r.Condition != nil && r.Aggregate != nil:
+			run = newAggregateRunner(en, r)
 		default:
 			return nil, fmt.Errorf("processor: rule %s: kind %q is not runnable (was it loaded through the rules package?)", r.ID, r.Kind)
 		}

@@ -367,7 +367,9 @@ query: |
 suppress: {by: [user.id], for: 1h}
 `)
 	rs := []*rules.Rule{seq, supp}
-	f := func(a string) map[string]any { return map[string]any{"event.action": a, "user.id": "u1", "source.ip": "ip"} }
+	f := func(a string) map[string]any {
+		return map[string]any{"event.action": a, "user.id": "u1", "source.ip": "ip"}
+	}
 	events := []*schemas.Event{
 		ev("x1", 0, f("X")), ev("a", time.Minute, f("A")), ev("x2", 2*time.Minute, f("X")),
 		ev("b", 3*time.Minute, f("B")), ev("x3", 4*time.Minute, f("X")), ev("c", 5*time.Minute, f("C")),

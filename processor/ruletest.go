@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bedrockwatch/bedrockwatch/processor/rules"
 	"github.com/bedrockwatch/bedrockwatch/schemas"
@@ -72,7 +73,11 @@ func RunRuleTests(r *rules.Rule, cfg Config) []TestResult {
 func testEvents(r *rules.Rule, ci int, tc rules.TestCase) ([]*schemas.Event, error) {
 	var dec *schemas.Decoder
 	var out []*schemas.Event
-	for n, fields := range tc.Events {
+	expanded, err := expandRepeats(tc.Events)
+	if err != nil {
+		return nil, err
+	}
+	for n, fields := range expanded {
 		origin := schemas.Origin{File: r.File, Line: tc.Line, Offset: int64(n)}
 		if rec, ok := fields["record"]; ok && len(fields) == 1 {
 			raw, err := json.Marshal(normalizeForJSON(rec))
@@ -107,6 +112,44 @@ func testEvents(r *rules.Rule, ci int, tc rules.TestCase) ([]*schemas.Event, err
 		}
 		e.Origin = origin
 		out = append(out, e)
+	}
+	return out, nil
+}
+
+// expandRepeats expands test events carrying `_repeat: {count: N, every:
+// 5s}` into N events, the k-th with @timestamp moved by k×every and
+// event.id suffixed with -k, so a burst needs one line.
+func expandRepeats(events []map[string]any) ([]map[string]any, error) {
+	var out []map[string]any
+	for n, fields := range events {
+		rep, ok := fields["_repeat"]
+		if !ok {
+			out = append(out, fields)
+			continue
+		}
+		spec, _ := normalizeForJSON(rep).(map[string]any)
+		count, _ := spec["count"].(int)
+		every, err := rules.ParseDuration(fmt.Sprint(spec["every"]))
+		if err != nil || count < 1 || len(spec) != 2 {
+			return nil, fmt.Errorf("event %d: _repeat: want {count: N, every: DURATION}", n+1)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, fmt.Sprint(fields["@timestamp"]))
+		if err != nil {
+			return nil, fmt.Errorf("event %d: _repeat needs an RFC 3339 @timestamp: %v", n+1, err)
+		}
+		for k := 0; k < count; k++ {
+			f := make(map[string]any, len(fields))
+			for key, v := range fields {
+				if key != "_repeat" {
+					f[key] = v
+				}
+			}
+			f["@timestamp"] = ts.Add(time.Duration(k) * every).Format(time.RFC3339Nano)
+			if id, ok := f["event.id"]; ok {
+				f["event.id"] = fmt.Sprintf("%v-%d", id, k)
+			}
+			out = append(out, f)
+		}
 	}
 	return out, nil
 }

@@ -3,9 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,22 @@ filtered, skipped or malformed (with file:line), late events, and alerts by
 rule. The end of the input is the end of the stream: open suppression periods
 close and emit their follow-up alerts.
 
+State. Without --state-dir the engine's state (sequence candidates, windows,
+suppression periods, first-seen history, baselines and the event-time clock)
+lives in memory and ends with the replay. With --state-dir DIR it is kept in
+a Badger store in DIR, created if needed, and the end of the input is NOT the
+end of the stream: open sequences, windows and suppression periods stay open
+in DIR, so that the next replay with the same --state-dir continues exactly
+where this one stopped, in event time. Give --flush to the last part to end
+the stream there. Splitting a replay:
+
+  bedrockwatch replay --state-dir st january/*.json.gz  > alerts-1.jsonl
+  bedrockwatch replay --state-dir st --flush february/*.json.gz > alerts-2.jsonl
+
+gives the same alerts as one replay of both months. Files of one part must
+come after those of the previous part in the order you would give them to a
+single replay. One process at a time may use a state directory.
+
 Bad input never stops a replay. The exit status is 0 unless a file cannot be
 read (1) or the command line is wrong (2).`
 
@@ -44,9 +61,13 @@ type replayFlags struct {
 	progress     bool
 	reportLimit  int
 	allProviders bool
+	stateDir     string
+	flush        bool
+	output       string
+	prices       string
 }
 
-func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var f replayFlags
 	dc := processor.DefaultReplayConfig()
 	fs := newFlagSet("replay", "replay [flags] FILE...", replayHelp, stderr)
@@ -61,6 +82,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&f.allProviders, "all-providers", false, "evaluate CloudTrail records of every service (for custom rules on other services)")
 	fs.BoolVar(&f.progress, "progress", true, "print a progress line every 2 seconds on long inputs")
 	fs.IntVar(&f.reportLimit, "report-limit", 10, "malformed records reported individually per file (all are counted)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "directory of a Badger store that keeps the state between replays (created if needed); open sequences, windows and suppression periods then stay open at the end of input for the next replay, unless --flush. Empty: in-memory state, and the end of input ends the stream")
+	fs.BoolVar(&f.flush, "flush", false, "with --state-dir: the end of input ends the stream, as without --state-dir: open windows and suppression periods close and emit what they hold. Give it to the last part of a split replay")
+	fs.StringVar(&f.output, "output", outputCloudEvents, "alert format on stdout: cloudevents (one JSON CloudEvent a line) or text (one readable line an alert)")
+	fs.StringVar(&f.prices, "prices", "", pricesUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,6 +103,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.Engine.PromptChars = f.promptChars
 	cfg.Engine.MaxEvidence = f.maxEvidence
 	cfg.MaxDocumentBytes = f.maxDocBytes
+	if cfg.Engine.Prices, err = loadPrices(f.prices); err != nil {
+		return usagef("%v", err)
+	}
 	cfg.Decode.CloudTrailProviders = f.providers
 	if f.allProviders {
 		cfg.Decode.CloudTrailProviders = nil
@@ -85,22 +113,32 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	defer out.Flush()
+	aw, err := newAlertWriter(out, f.output)
+	if err != nil {
+		return err
+	}
 	var emitErr error
 	emit := func(a *schemas.Alert) {
-		if emitErr != nil {
-			return
+		if emitErr == nil {
+			emitErr = aw.write(a)
 		}
-		ev, err := a.CloudEvent()
-		if err == nil {
-			var line []byte
-			if line, err = json.Marshal(ev); err == nil {
-				out.Write(line)
-				err = out.WriteByte('\n')
-			}
-		}
-		emitErr = err
 	}
-	rp, err := processor.NewReplayer(rs, state.NewMemory(), cfg, emit)
+	var store processor.Store = state.NewMemory()
+	var view *state.View // with --state-dir
+	if f.stateDir != "" {
+		db, err := openStateDir(f.stateDir, stderr)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := db.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("--state-dir %s: %w", f.stateDir, cerr)
+			}
+		}()
+		view = db.Partition(0)
+		store = view
+	}
+	rp, err := processor.NewReplayer(rs, store, cfg, emit)
 	if err != nil {
 		return err
 	}
@@ -126,8 +164,19 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	stopProgress()
-	if err := rp.Finish(true); err != nil {
+	// Without --state-dir the end of input ends the stream. With it, the
+	// state waits for the next replay unless --flush (and an interrupted
+	// replay has not reached the end of its input).
+	if err := rp.Finish(view == nil || (f.flush && ctx.Err() == nil)); err != nil {
 		return err
+	}
+	if view != nil {
+		if err := view.WriteCheckpoint(state.Checkpoint{ChangelogOffset: -1}); err != nil {
+			return fmt.Errorf("--state-dir %s: saving the state: %w", f.stateDir, err)
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "bedrockwatch replay: interrupted: %s keeps the state of the records read so far; replaying them again would count them twice\n", f.stateDir)
+		}
 	}
 	if emitErr != nil {
 		return fmt.Errorf("writing alerts: %w", emitErr)
@@ -148,6 +197,28 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errReported
 	}
 	return nil
+}
+
+// openStateDir opens the Badger store of --state-dir, checking that its
+// state is of a format this build reads.
+func openStateDir(dir string, stderr io.Writer) (*state.Badger, error) {
+	opts := state.DefaultOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	db, err := state.Open(dir, opts)
+	if errors.Is(err, state.ErrLocked) {
+		return nil, fmt.Errorf("--state-dir %s is in use by another process (another replay or the service?); wait for it to finish or choose another directory", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--state-dir %s: %w", dir, err)
+	}
+	if _, _, err := db.Partition(0).ReadCheckpoint(); err != nil {
+		db.Close()
+		if errors.Is(err, state.ErrFormat) {
+			return nil, fmt.Errorf("--state-dir %s holds state of another bedrockwatch version (%v); replay into a new directory", dir, err)
+		}
+		return nil, fmt.Errorf("--state-dir %s: %w", dir, err)
+	}
+	return db, nil
 }
 
 func replayOne(rp *processor.Replayer, name string) error {

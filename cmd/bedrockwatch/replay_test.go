@@ -34,10 +34,11 @@ func sharedFiles(t *testing.T) []string {
 }
 
 type alertLine struct {
-	ID      string `json:"id"`
-	RuleID  string `json:"ruleid"`
-	Subject string `json:"subject"`
-	Data    struct {
+	ID       string `json:"id"`
+	RuleID   string `json:"ruleid"`
+	Subject  string `json:"subject"`
+	Severity string `json:"severity"`
+	Data     struct {
 		SuppressionOf string `json:"suppression_of"`
 		Evidence      []struct {
 			EventID string `json:"event_id"`
@@ -184,5 +185,35 @@ func TestDemoScenario(t *testing.T) {
 	seq := byRule["bedrock-enumeration-then-invocation-long-term-key"]
 	if len(seq) != 1 || seq[0].Subject != "AKIA5QWEXAMPLELLMJAK" {
 		t.Fatalf("long-term-key sequence alerts: %+v", seq)
+	}
+}
+
+// TestReplayTextOutput: --output text prints each alert of the CloudEvents
+// output as a readable line pair, in the same order; a bad format is a usage
+// error.
+func TestReplayTextOutput(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/demo/*")
+	alerts, _, _ := replay(t, files...)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), append([]string{"replay", "--progress=false", "--output", "text"}, files...), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2*len(alerts) {
+		t.Fatalf("%d text lines for %d alerts", len(lines), len(alerts))
+	}
+	for i, a := range alerts {
+		head := strings.Fields(lines[2*i])
+		if len(head) != 4 || head[2] != a.RuleID || head[3] != a.Subject || head[1] != strings.ToUpper(a.Severity) {
+			t.Errorf("line %d %q does not show alert %s/%s/%s", 2*i, lines[2*i], a.Severity, a.RuleID, a.Subject)
+		}
+		if !strings.HasPrefix(lines[2*i+1], "    ") {
+			t.Errorf("summary line %q not indented", lines[2*i+1])
+		}
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--output", "yaml", files[0]}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "cloudevents or text") {
+		t.Fatalf("bad --output: exit %d, stderr %s", code, errb.String())
 	}
 }

@@ -263,8 +263,13 @@ func (v *validator) check(r *Rule) {
 	switch r.Kind {
 	case KindEQL:
 		v.compileEQL(r)
+		for _, k := range []string{"new_terms", "group_by", "window", "threshold", "outlier", "aggregate"} {
+			if valueNode(v.doc, k) != nil {
+				v.at(k, "%s does not apply to an eql rule (set kind: to new_terms, threshold, outlier or aggregate)", k)
+			}
+		}
 	case KindNewTerms, KindThreshold, KindOutlier, KindAggregate:
-		v.at("kind", "rule kind %q is not supported by this version of bedrockwatch (supported: eql)", r.Kind)
+		v.checkStateful(r)
 	default:
 		v.at("kind", "kind %q: want eql, new_terms, threshold, outlier or aggregate", r.Kind)
 	}

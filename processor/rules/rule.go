@@ -3,9 +3,13 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/bedrockwatch/bedrockwatch/processor/eql"
+	"github.com/bedrockwatch/bedrockwatch/schemas"
 )
 
 // Kinds of rule (SPEC §4).
@@ -52,7 +56,7 @@ type Rule struct {
 	// Stateful kinds (new_terms, threshold, outlier, aggregate) read their
 	// settings from here; see their documentation in README.
 	NewTerms  *NewTerms  `yaml:"new_terms"`
-	GroupBy   []string   `yaml:"group_by"`
+	GroupBy   []FieldRef `yaml:"group_by"`
 	Window    Duration   `yaml:"window"`
 	Threshold *Threshold `yaml:"threshold"`
 	Outlier   *Outlier   `yaml:"outlier"`
@@ -110,26 +114,42 @@ type CompiledOverride struct {
 	Match *eql.Predicate
 }
 
-// NewTerms configures a new_terms rule.
+// NewTerms configures a new_terms rule: alert the first time the combination
+// of Fields is seen within HistoryWindow of event time.
 type NewTerms struct {
-	Fields        []string `yaml:"fields"`
-	HistoryWindow Duration `yaml:"history_window"`
+	Fields        []FieldRef `yaml:"fields"`
+	HistoryWindow Duration   `yaml:"history_window"`
 }
 
-// Threshold configures a threshold rule: Count events, or Cardinality of a
-// field, reaching Value within Window.
+// Threshold configures a threshold rule: Value events (or, with Cardinality,
+// Value distinct values of that field) per group within Window.
 type Threshold struct {
 	Value       int    `yaml:"value"`
 	Cardinality string `yaml:"cardinality"`
+
+	// Distinct reads the Cardinality field; set by the loader.
+	Distinct schemas.Getter `yaml:"-"`
 }
 
-// Outlier configures an outlier rule.
+// Outlier ops.
+const (
+	OpCount = "count"
+	OpSum   = "sum"
+	OpMax   = "max"
+)
+
+// Outlier configures an outlier rule: Value per group per Bucket against the
+// mean and standard deviation of the previous Baseline of buckets.
 type Outlier struct {
-	Value    string   `yaml:"value"` // count | sum(F) | max(F) | max(length(F))
+	Value    string   `yaml:"value"` // count | sum(X) | max(X), X a field or an EQL value such as length(F)
 	Bucket   Duration `yaml:"bucket"`
 	Baseline Duration `yaml:"baseline"`
-	K        float64  `yaml:"k"`
-	Floor    float64  `yaml:"floor"`
+	K        float64  `yaml:"k"`     // default 3
+	Floor    float64  `yaml:"floor"` // the value must also reach this
+
+	// Set by the loader.
+	Op  string         `yaml:"-"` // OpCount, OpSum or OpMax
+	Arg schemas.Getter `yaml:"-"` // the value summed or maximised
 }
 
 // Aggregate configures an aggregate rule: at the close of each tumbling
@@ -138,10 +158,72 @@ type Aggregate struct {
 	Categories []Category `yaml:"categories"`
 }
 
-// Category is one bucket of an aggregate: events matching When.
+// Category is one bucket of an aggregate: events matching When (an EQL
+// condition). The first category that matches wins; events matching none
+// count as "other".
 type Category struct {
 	Name string `yaml:"name"`
 	When string `yaml:"when"`
+
+	Match *eql.Predicate `yaml:"-"` // set by the loader
+}
+
+// OtherCategory counts the events of an aggregate that match no category.
+const OtherCategory = "other"
+
+// FieldRef names a field: written as a field name, or as a list of field
+// names of which the first that is not null on an event is used (for example
+// the session issuer ARN, else user.id).
+type FieldRef struct {
+	Names []string
+	Get   schemas.Getter
+}
+
+// UnmarshalYAML reads a field name or a list of them.
+func (f *FieldRef) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		f.Names = []string{n.Value}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: a field is a name or a list of names", c.Line)
+			}
+			f.Names = append(f.Names, c.Value)
+		}
+	default:
+		return fmt.Errorf("line %d: a field is a name or a list of names", n.Line)
+	}
+	for _, name := range f.Names {
+		if strings.TrimSpace(name) == "" {
+			return fmt.Errorf("line %d: empty field name", n.Line)
+		}
+	}
+	getters := make([]schemas.Getter, len(f.Names))
+	for i, name := range f.Names {
+		getters[i] = schemas.FieldGetter(name)
+	}
+	if len(getters) == 1 {
+		f.Get = getters[0]
+		return nil
+	}
+	f.Get = func(e *schemas.Event) schemas.Value {
+		for _, g := range getters {
+			if v := g(e); !v.IsNull() && v.Text() != "" {
+				return v
+			}
+		}
+		return schemas.Value{}
+	}
+	return nil
+}
+
+// String is the field name, or coalesce(a, b) for a list.
+func (f FieldRef) String() string {
+	if len(f.Names) == 1 {
+		return f.Names[0]
+	}
+	return "coalesce(" + strings.Join(f.Names, ", ") + ")"
 }
 
 // TestCase is one of a rule's own tests: events in, alerts expected.

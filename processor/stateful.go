@@ -1,0 +1,231 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bedrockwatch/bedrockwatch/processor/rules"
+	"github.com/bedrockwatch/bedrockwatch/schemas"
+)
+
+// stateful is what the new_terms, threshold, outlier and aggregate runners
+// share: their key prefix, group keys, JSON state and the rule's learning
+// start.
+//
+// Every state key of a runner begins with its prefix "<kind>/<rule id>/"
+// (n, t, o, g), so the engine dispatches expiry to it. A group's key is the
+// prefix plus the group values joined by groupSep; a group with a null value
+// is skipped (as Elastic skips documents missing a group_by field). Keys that
+// are not groups begin, after the prefix, with metaSep, which no group value
+// can produce.
+type stateful struct {
+	en     *Engine
+	r      *rules.Rule
+	prefix string
+	groups []rules.FieldRef
+
+	// start caches the learning start (see observe); zero before loaded.
+	start      time.Time
+	startKnown bool
+}
+
+const (
+	groupSep = "\x1f"
+	metaSep  = "\x00"
+	// startSuffix keys the learning start record: prefix + "\x00start".
+	startSuffix = metaSep + "start"
+)
+
+// endOfTime is the expiry deadline of records that go only when the stream
+// ends: Flush sweeps at 2^40 s, and this is before that.
+var endOfTime = time.Unix(1<<39, 0)
+
+func newStateful(en *Engine, r *rules.Rule, kind string, groups []rules.FieldRef) stateful {
+	return stateful{en: en, r: r, prefix: kind + "/" + r.ID + "/", groups: groups}
+}
+
+func (s *stateful) rule() *rules.Rule   { return s.r }
+func (s *stateful) statePrefix() string { return s.prefix }
+
+// group returns the group values of e and its state key suffix; ok is false
+// when a group field is null or empty.
+func (s *stateful) group(e *schemas.Event) (values []string, key string, ok bool) {
+	values = make([]string, len(s.groups))
+	for i, g := range s.groups {
+		v := g.Get(e)
+		if v.IsNull() {
+			return nil, "", false
+		}
+		values[i] = v.Text()
+		if values[i] == "" {
+			return nil, "", false
+		}
+	}
+	return values, strings.Join(values, groupSep), true
+}
+
+func (s *stateful) groupFields() []string {
+	out := make([]string, len(s.groups))
+	for i, g := range s.groups {
+		out[i] = g.String()
+	}
+	return out
+}
+
+// observe records that the rule has seen event time t. The learning start is
+// the earliest event time the rule has seen (any event, matching or not),
+// kept in the store under prefix+startSuffix so that it survives restarts;
+// it is written only when it moves back. Its expiry entry lies at endOfTime:
+// it goes when the stream ends (Flush), with the rest of the rule's state.
+func (s *stateful) observe(t time.Time) error {
+	if err := s.loadStart(); err != nil {
+		return err
+	}
+	if s.startKnown && !t.Before(s.start) {
+		return nil
+	}
+	first := !s.startKnown
+	s.start, s.startKnown = t, true
+	if first {
+		if err := s.en.setExpiry(s.prefix+startSuffix, time.Time{}, endOfTime); err != nil {
+			return err
+		}
+	}
+	return s.en.store.Put(s.prefix+startSuffix, []byte(strconv.FormatInt(t.UnixMilli(), 10)))
+}
+
+func (s *stateful) loadStart() error {
+	if s.startKnown {
+		return nil
+	}
+	raw, ok, err := s.en.store.Get(s.prefix + startSuffix)
+	if err != nil || !ok {
+		return err
+	}
+	ms, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return fmt.Errorf("learning start of %s: %w", s.r.ID, err)
+	}
+	s.start, s.startKnown = time.UnixMilli(ms).UTC(), true
+	return nil
+}
+
+// learned reports whether the rule had observed span of event time before t:
+// the learning period is over.
+func (s *stateful) learned(t time.Time, span time.Duration) bool {
+	return s.startKnown && !t.Before(s.start.Add(span))
+}
+
+// expireStart handles the expiry of the start record (at Flush).
+func (s *stateful) expireStart(key string, wm time.Time) (bool, error) {
+	if key != s.prefix+startSuffix {
+		return false, nil
+	}
+	if wm.Before(endOfTime) {
+		return true, s.en.setExpiry(key, time.Time{}, endOfTime)
+	}
+	s.start, s.startKnown = time.Time{}, false
+	return true, s.en.store.Delete(key)
+}
+
+func (s *stateful) getJSON(key string, v any) (bool, error) {
+	raw, ok, err := s.en.store.Get(key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("state %q: %w", key, err)
+	}
+	return true, nil
+}
+
+func (s *stateful) putJSON(key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.en.store.Put(key, raw)
+}
+
+// msTime and timeMs convert the Unix milliseconds state keeps.
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func timeMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// after returns the first deadline strictly after t: the sweep expires a key
+// when the watermark reaches its deadline.
+func after(t time.Time) time.Time { return t.Truncate(time.Millisecond).Add(time.Millisecond) }
+
+// evidenceRing keeps the last n snaps of a group under their own small keys
+// (base + "\x00e" + slot), so that adding one costs one small write whatever
+// the window holds. The caller keeps the sequence number.
+type evidenceRing struct {
+	s    *stateful
+	base string
+	n    int
+}
+
+func (r evidenceRing) key(seq int) string { return r.base + metaSep + "e" + strconv.Itoa(seq%r.n) }
+
+func (r evidenceRing) put(seq int, sn *snap) error { return r.s.putJSON(r.key(seq), sn) }
+
+// list returns the stored snaps (seq is the count added) with event times in
+// [from, to], in event-time order.
+func (r evidenceRing) list(seq int, from, to time.Time) ([]snap, error) {
+	var out []snap
+	lo := seq - r.n
+	if lo < 0 {
+		lo = 0
+	}
+	for i := lo; i < seq; i++ {
+		var sn snap
+		ok, err := r.s.getJSON(r.key(i), &sn)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !sn.T.Before(from) && !sn.T.After(to) {
+			out = insertSnap(out, sn, r.n)
+		}
+	}
+	return out, nil
+}
+
+// clear deletes the ring's keys.
+func (r evidenceRing) clear(seq int) error {
+	m := seq
+	if m > r.n {
+		m = r.n
+	}
+	for i := 0; i < m; i++ {
+		if err := r.s.en.store.Delete(r.key(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// durationText writes 30d, 14d, 1h, 90m.
+func durationText(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d >= time.Hour && d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d >= time.Minute && d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
+}
