@@ -32,6 +32,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "the service: a Kafka consumer group that raises alerts exactly once", runRun},
 		{"replay", "run the rules over files of telemetry; alerts as CloudEvents on stdout", runReplay},
 		{"rules", "list, validate and test detection rules", runRules},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
