@@ -175,12 +175,21 @@ func copyCounts(m map[string]int64) map[string]int64 {
 // fully; a sequence matches it only with partners not yet expired).
 func (en *Engine) Process(e *schemas.Event) error {
 	en.stats.Events++
-	if !en.wm.IsZero() && e.Timestamp.Before(en.wm) {
+	late := !en.wm.IsZero() && e.Timestamp.Before(en.wm)
+	if late {
 		en.stats.Late++
 	}
 	for _, r := range en.runners {
 		if err := r.process(e); err != nil {
 			return fmt.Errorf("rule %s: event %s: %w", r.rule().ID, e.ID, err)
+		}
+	}
+	if late {
+		// What a late event left due (a first occurrence held for the
+		// watermark that has already passed it) is decided now, not at
+		// the next move of the watermark, which may never come.
+		if err := en.sweep(en.wm); err != nil {
+			return err
 		}
 	}
 	if e.Timestamp.After(en.maxTime) {
@@ -362,3 +371,28 @@ func SortedCounts(m map[string]int64) []string {
 
 // hexMillis formats a time for keys.
 func hexMillis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 16) }
+
+// Observe tells the rules that learn a baseline (new_terms, outlier) that
+// the stream has had events since t, as if they had seen one then. The
+// service calls it with the earliest event time of all its partitions, so
+// that a rule's learning period does not start again on each partition of
+// the events topic: in replay one engine sees every event, and a partition
+// sees only the events of its keys.
+func (en *Engine) Observe(t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	for _, r := range en.runners {
+		var err error
+		switch x := r.(type) {
+		case *newTermsRunner:
+			err = x.observe(t)
+		case *outlierRunner:
+			err = x.observe(t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

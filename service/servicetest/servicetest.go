@@ -1,0 +1,351 @@
+// Package servicetest runs bedrockwatch against a Kafka-protocol broker for
+// tests: franz-go's kfake in-process over TCP, or a real Kafka or Redpanda
+// when BEDROCKWATCH_TEST_BROKERS is set. It produces input files as records,
+// reads alerts with read_committed, and computes what replay gives for the
+// same inputs.
+package servicetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/bedrockwatch/bedrockwatch/processor"
+	"github.com/bedrockwatch/bedrockwatch/processor/rules"
+	"github.com/bedrockwatch/bedrockwatch/schemas"
+	"github.com/bedrockwatch/bedrockwatch/service"
+	"github.com/bedrockwatch/bedrockwatch/state"
+)
+
+// Brokers returns the brokers of a cluster for t: BEDROCKWATCH_TEST_BROKERS,
+// or an in-process kfake cluster with partitions per new topic, closed at
+// the end of the test. Topic names get a per-test prefix on a real broker.
+func Brokers(t testing.TB, partitions int) (brokers []string, prefix string, c *kfake.Cluster) {
+	t.Helper()
+	if env := os.Getenv("BEDROCKWATCH_TEST_BROKERS"); env != "" {
+		return strings.Split(env, ","), fmt.Sprintf("t%d-", time.Now().UnixNano()), nil
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(partitions),
+		kfake.BrokerConfigs(map[string]string{"transaction.max.timeout.ms": "900000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs(), "", c
+}
+
+// Config returns a service configuration for tests on brokers.
+func Config(t testing.TB, brokers []string, prefix, instance, stateDir string) service.Config {
+	t.Helper()
+	cfg := service.DefaultConfig()
+	cfg.Brokers = brokers
+	tp := &cfg.Topics
+	for _, s := range []*string{&tp.CloudTrail, &tp.Invocations, &tp.Endpoint, &tp.Alerts, &tp.DLQ, &tp.Events, &tp.Changelog} {
+		*s = prefix + *s
+	}
+	cfg.Group = prefix + "bedrockwatch"
+	cfg.InstanceID = instance
+	cfg.StateDir = stateDir
+	cfg.CreateTopics = true
+	cfg.Partitions = 3
+	cfg.ReplicationFactor = 1
+	cfg.IdleAdvance = 0
+	cfg.TransactionTimeout = 10 * time.Second
+	rs, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Rules = rs
+	return cfg
+}
+
+// Client returns a plain client of brokers, closed at the end of the test.
+func Client(t testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// Messages splits files into messages as replay reads them: each JSON
+// document or line one message.
+func Messages(t testing.TB, files ...string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := schemas.OpenMaybeGzip(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = schemas.SplitDocuments(r, 64<<20, func(d schemas.Document) error {
+			out = append(out, bytes.Clone(d.Data))
+			return nil
+		})
+		r.Close()
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TopicFor names the input topic of cfg for a file by its name: invocation
+// logs and endpoint events by the usual words, else CloudTrail.
+func TopicFor(cfg service.Config, file string) string {
+	b := strings.ToLower(filepath.Base(file))
+	switch {
+	case strings.Contains(b, "invocation") || strings.Contains(b, "prompt") || strings.Contains(b, "splunk"):
+		return cfg.Topics.Invocations
+	case strings.Contains(b, "endpoint") || strings.Contains(b, "process") || strings.Contains(b, "sysmon"):
+		return cfg.Topics.Endpoint
+	}
+	return cfg.Topics.CloudTrail
+}
+
+// Key returns the record key a producer would give msg: the access key id
+// of its first event, else the principal, else the host (Event.Subject).
+func Key(msg []byte) []byte {
+	var key []byte
+	dec, _ := schemas.NewDecoder(schemas.DefaultConfig())
+	dec.Decode(msg, schemas.Origin{}, func(r schemas.Record) {
+		if key == nil && r.Event != nil {
+			key = []byte(r.Event.Subject())
+		}
+	})
+	return key
+}
+
+// Produce writes msgs to topic keyed by Key and waits for them.
+func Produce(t testing.TB, cl *kgo.Client, topic string, msgs [][]byte) {
+	t.Helper()
+	rs := make([]*kgo.Record, len(msgs))
+	for i, m := range msgs {
+		rs[i] = &kgo.Record{Topic: topic, Key: Key(m), Value: m}
+	}
+	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+		t.Fatalf("producing to %s: %v", topic, err)
+	}
+}
+
+// Alert is what tests read of an alert CloudEvent.
+type Alert struct {
+	ID      string `json:"id"`
+	RuleID  string `json:"ruleid"`
+	Subject string `json:"subject"`
+}
+
+// ReadAlerts reads the alert topic with read_committed from the start until
+// it has want alerts and then quiet more seconds pass without another, or
+// timeout. It returns every alert read, duplicates included.
+func ReadAlerts(t testing.TB, brokers []string, topic string, want int, quiet, timeout time.Duration) []Alert {
+	t.Helper()
+	cl := Client(t, brokers, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var out []Alert
+	deadline := time.Now().Add(timeout)
+	var quietUntil time.Time
+	for time.Now().Before(deadline) {
+		if len(out) >= want && quietUntil.IsZero() {
+			quietUntil = time.Now().Add(quiet)
+		}
+		if !quietUntil.IsZero() && time.Now().After(quietUntil) {
+			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			var a Alert
+			if err := json.Unmarshal(r.Value, &a); err != nil {
+				t.Errorf("alert record is not a CloudEvent: %v", err)
+				return
+			}
+			out = append(out, a)
+			if len(out) > want {
+				quietUntil = time.Time{}
+			}
+		})
+	}
+	return out
+}
+
+// Replay returns the alerts replay raises for msgs in this order, with the
+// stream left open (as a service sees it: no end of input).
+func Replay(t testing.TB, cfg service.Config, msgs [][]byte) []Alert {
+	t.Helper()
+	var out []Alert
+	var mu sync.Mutex
+	rc := processor.DefaultReplayConfig()
+	rc.Engine = cfg.Engine
+	rc.Decode = cfg.Decode
+	rp, err := processor.NewReplayer(cfg.Rules, state.NewMemory(), rc, func(a *schemas.Alert) {
+		mu.Lock()
+		out = append(out, Alert{ID: a.ID, RuleID: a.Rule.ID, Subject: a.Subject})
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all bytes.Buffer
+	for _, m := range msgs {
+		all.Write(m)
+		all.WriteByte('\n')
+	}
+	if err := rp.ReadFile("input", &all); err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Compare reports the alerts of want missing from got, those of got not in
+// want, and the ids got holds more than once.
+func Compare(want, got []Alert) (missing, extra []Alert, dups []string) {
+	w := map[string]Alert{}
+	for _, a := range want {
+		w[a.ID] = a
+	}
+	seen := map[string]int{}
+	for _, a := range got {
+		seen[a.ID]++
+		if seen[a.ID] == 2 {
+			dups = append(dups, a.ID)
+		}
+		if _, ok := w[a.ID]; !ok && seen[a.ID] == 1 {
+			extra = append(extra, a)
+		}
+	}
+	for _, a := range want {
+		if seen[a.ID] == 0 {
+			missing = append(missing, a)
+		}
+	}
+	return missing, extra, dups
+}
+
+// CreateInputs creates the input topics of cfg with partitions each, as a
+// producer's platform would before bedrockwatch starts.
+func CreateInputs(t testing.TB, brokers []string, cfg service.Config, partitions int32) {
+	t.Helper()
+	adm := kadm.NewClient(Client(t, brokers))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopics(ctx, partitions, -1, nil, cfg.Topics.Inputs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp {
+		t.Logf("created %s: %v", r.Topic, r.Err)
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			t.Fatalf("creating %s: %v", r.Topic, r.Err)
+		}
+	}
+}
+
+// Input is one message and the topic it goes to.
+type Input struct {
+	Topic string
+	Msg   []byte
+}
+
+// ProducePaced writes the inputs one at a time, gap apart, so that a
+// running service reads them in this order, as replay reads its files.
+func ProducePaced(t testing.TB, cl *kgo.Client, in []Input, gap time.Duration) {
+	t.Helper()
+	for _, m := range in {
+		r := &kgo.Record{Topic: m.Topic, Key: Key(m.Msg), Value: m.Msg}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatalf("producing to %s: %v", m.Topic, err)
+		}
+		time.Sleep(gap)
+	}
+}
+
+// Drain waits until group has consumed everything in the input topics and
+// the events topic of cfg (committed offsets at the end, twice in a row),
+// or timeout. The events topic is written in transactions, so its end holds
+// a commit marker the group never commits past: one offset short is done.
+func Drain(t testing.TB, brokers []string, cfg service.Config, timeout time.Duration) {
+	t.Helper()
+	adm := kadm.NewClient(Client(t, brokers))
+	deadline := time.Now().Add(timeout)
+	stable := 0
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		done := drained(ctx, adm, cfg)
+		cancel()
+		if done {
+			if stable++; stable == 2 {
+				return
+			}
+		} else {
+			stable = 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("group %s did not consume its inputs within %s", cfg.Group, timeout)
+}
+
+func drained(ctx context.Context, adm *kadm.Client, cfg service.Config) bool {
+	topics := append(cfg.Topics.Inputs(), cfg.Topics.Events)
+	ends, err := adm.ListCommittedOffsets(ctx, topics...)
+	if err != nil {
+		return false
+	}
+	committed, err := adm.FetchOffsets(ctx, cfg.Group)
+	if err != nil {
+		return false
+	}
+	ok := true
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil || o.Offset == 0 {
+			return
+		}
+		c, found := committed.Lookup(o.Topic, o.Partition)
+		want := o.Offset
+		if o.Topic == cfg.Topics.Events {
+			want--
+		}
+		if !found || c.At < want {
+			ok = false
+		}
+	})
+	return ok
+}
+
+// ProduceDrained writes the inputs one at a time and waits for the service
+// to consume each (Drain) before the next, so that it reads them in this
+// order, as replay reads its files.
+func ProduceDrained(t testing.TB, cl *kgo.Client, brokers []string, cfg service.Config, in []Input) {
+	t.Helper()
+	for _, m := range in {
+		r := &kgo.Record{Topic: m.Topic, Key: Key(m.Msg), Value: m.Msg}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatalf("producing to %s: %v", m.Topic, err)
+		}
+		Drain(t, brokers, cfg, 30*time.Second)
+	}
+}
