@@ -1,5 +1,6 @@
 # bedrockwatch — one entry point for building, trying and testing.
-#   make demo    replay the sample telemetry in testdata/demo and print the alerts
+#   make demo    start an embedded Kafka broker and the service, produce testdata/demo, print the alerts
+#   make demo-replay  the same files through `bedrockwatch replay`
 #   make test    everything CI runs: formatting, vet, unit tests, rule tests, a short fuzz
 #   make bench   Go benchmarks of the hot path
 #   make fuzz    longer fuzzing of the decoders and the EQL parser (FUZZTIME=60s each)
@@ -11,7 +12,7 @@ SMOKE    ?= 5s
 # package:FuzzTarget pairs
 FUZZ_TARGETS := ./schemas:FuzzDecode ./processor/eql:FuzzParse ./processor/redact:FuzzMask
 
-.PHONY: all build demo test lint vet unit ruletest fuzz fuzz-smoke bench clean
+.PHONY: all build demo demo-replay test lint vet unit ruletest fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -19,6 +20,10 @@ build:
 	$(GO) build -o $(BIN) ./cmd/bedrockwatch
 
 demo: build
+	@echo "== bedrockwatch dev --demo testdata/demo: embedded Kafka broker + the service; the demo files go in, the alerts come back =="
+	@./$(BIN) dev --kafka-addr 127.0.0.1:0 --demo testdata/demo --log-level warn
+
+demo-replay: build
 	@echo "== bedrockwatch replay testdata/demo/* (alerts as CloudEvents on stdout, summary on stderr) =="
 	@./$(BIN) replay --progress=false testdata/demo/*
 

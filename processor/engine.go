@@ -45,6 +45,12 @@ type Config struct {
 	// estimated_cost_usd). Default DefaultPrices(); empty means no prices:
 	// every model is reported in cost_unknown_models.
 	Prices []ModelPrice `yaml:"prices"`
+	// ExternalWatermark: Process does not move the watermark; only Advance
+	// does. The service sets it and advances every engine with a watermark
+	// aligned over its input partitions (the slowest one), so that one
+	// partition racing ahead does not make the others' events late. Replay
+	// leaves it false: the newest event time seen moves the watermark.
+	ExternalWatermark bool `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults described on Config.
@@ -194,7 +200,9 @@ func (en *Engine) Process(e *schemas.Event) error {
 	}
 	if e.Timestamp.After(en.maxTime) {
 		en.maxTime = e.Timestamp
-		return en.Advance(en.maxTime.Add(-en.cfg.AllowedLateness))
+		if !en.cfg.ExternalWatermark {
+			return en.Advance(en.maxTime.Add(-en.cfg.AllowedLateness))
+		}
 	}
 	return nil
 }

@@ -52,11 +52,13 @@ type Service struct {
 	order  []*processor.Route
 	dec    *schemas.Decoder
 
-	db    *state.Badger
-	sess  *kgo.GroupTransactSession
-	adm   *kadm.Client
-	base  []kgo.Opt
-	parts map[int32]*partition // owned events partitions, restored
+	db     *state.Badger
+	sess   *kgo.GroupTransactSession
+	adm    *kadm.Client
+	base   []kgo.Opt
+	parts  map[int32]*partition // owned events partitions, restored
+	inputs map[string]map[int32]*inputPart
+	curMax time.Time // highest event time of the input record being decoded
 
 	mu      sync.Mutex
 	pending []assignment // from the group callbacks, in order
@@ -74,9 +76,23 @@ type Service struct {
 }
 
 type assignment struct {
+	topic  string
 	assign bool
 	p      int32
 }
+
+// inputPart is what the replica knows of an assigned input partition: the
+// highest event time read from it, and whether it is read to its end.
+type inputPart struct {
+	assigned time.Time
+	max      time.Time
+	seen     bool
+	caughtUp bool
+}
+
+// quietInput is how long an assigned input partition may give nothing
+// before it counts as read to its end (empty, or nothing new).
+const quietInput = 2 * time.Second
 
 // partition is the state of one owned partition of the events topic.
 type partition struct {
@@ -111,7 +127,8 @@ func New(cfg Config, opt Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: opt.Logger, met: opt.Metrics, extra: opt.ClientOpts, dec: dec,
-		routes: map[string]*processor.Route{}, parts: map[int32]*partition{}}
+		routes: map[string]*processor.Route{}, parts: map[int32]*partition{}, inputs: map[string]map[int32]*inputPart{}}
+	s.cfg.Engine.ExternalWatermark = true
 	s.order = processor.Routes(cfg.Rules)
 	for _, rt := range s.order {
 		s.routes[rt.ID] = rt
@@ -248,16 +265,14 @@ func (s *Service) Run(ctx context.Context) (err error) {
 // queue records an assignment change from a group callback; the poll loop
 // applies it (restores happen there, never inside the callback).
 func (s *Service) queue(assign bool, m map[string][]int32) {
-	ps := m[s.cfg.Topics.Events]
-	if len(ps) == 0 {
-		return
-	}
 	s.mu.Lock()
-	for _, p := range ps {
-		s.pending = append(s.pending, assignment{assign, p})
+	for t, ps := range m {
+		for _, p := range ps {
+			s.pending = append(s.pending, assignment{t, assign, p})
+		}
 	}
 	s.mu.Unlock()
-	if assign {
+	if assign && len(m[s.cfg.Topics.Events]) > 0 {
 		s.ready.Store(false)
 	}
 }
@@ -270,6 +285,18 @@ func (s *Service) applyAssignments(ctx context.Context) error {
 	s.pending = nil
 	s.mu.Unlock()
 	for _, a := range pend {
+		if a.topic != s.cfg.Topics.Events {
+			if s.inputs[a.topic] == nil {
+				s.inputs[a.topic] = map[int32]*inputPart{}
+			}
+			if a.assign {
+				s.inputs[a.topic][a.p] = &inputPart{assigned: time.Now()}
+			} else {
+				delete(s.inputs[a.topic], a.p)
+				s.met.DropPartition(a.topic, a.p)
+			}
+			continue
+		}
 		if !a.assign {
 			if pt := s.parts[a.p]; pt != nil {
 				pt.view.Discard()
@@ -332,10 +359,40 @@ func (s *Service) idleDue() bool {
 	return time.Since(s.lastEvent) >= s.cfg.IdleAdvance
 }
 
-// watermark is the replica's watermark: the highest event time seen minus
-// the allowed lateness, moved on by processing time while idle.
+// watermark is the replica's watermark, aligned over its input partitions
+// as Flink aligns sources: the highest event time read from the slowest
+// input partition that still has records to give, minus the allowed
+// lateness — so a partition racing ahead does not make the others' events
+// late. Partitions read to their end do not hold it back; when all are, it
+// is the highest event time read. It is zero (hold) while an assigned
+// partition has not answered yet. While the replica is idle it moves on by
+// processing time.
 func (s *Service) watermark(idle bool) time.Time {
-	wm := s.maxTime.Add(-s.cfg.Engine.AllowedLateness)
+	var lo, hi time.Time
+	lagging := false
+	for _, ps := range s.inputs {
+		for _, ip := range ps {
+			if ip.max.After(hi) {
+				hi = ip.max
+			}
+			if !ip.seen && time.Since(ip.assigned) < quietInput {
+				return time.Time{}
+			}
+			if ip.caughtUp || !ip.seen {
+				continue
+			}
+			if !lagging || ip.max.Before(lo) {
+				lo, lagging = ip.max, true
+			}
+		}
+	}
+	if !lagging {
+		lo = hi
+	}
+	if lo.IsZero() {
+		return time.Time{}
+	}
+	wm := lo.Add(-s.cfg.Engine.AllowedLateness)
 	if idle {
 		wm = wm.Add(time.Since(s.lastEvent) - s.cfg.IdleAdvance)
 	}
@@ -367,12 +424,24 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 		}
 		last := fp.Records[len(fp.Records)-1].Offset
 		s.met.SetLag(fp.Topic, fp.Partition, max(fp.HighWatermark-last-1, 0))
+		var ip *inputPart
+		if fp.Topic != s.cfg.Topics.Events {
+			if ip = s.inputs[fp.Topic][fp.Partition]; ip == nil {
+				abort = true // revoked while polled
+				return
+			}
+			ip.seen, ip.caughtUp = true, last+1 >= fp.HighWatermark
+		}
 		for _, r := range fp.Records {
 			var err error
 			if fp.Topic == s.cfg.Topics.Events {
 				err = s.processRouted(ctx, r)
 			} else {
+				s.curMax = time.Time{}
 				s.processInput(ctx, r)
+				if s.curMax.After(ip.max) {
+					ip.max = s.curMax
+				}
 			}
 			if err != nil {
 				procErr = err
@@ -464,6 +533,9 @@ func (s *Service) processInput(ctx context.Context, r *kgo.Record) {
 		switch rec.Status {
 		case schemas.StatusEvent:
 			e := rec.Event
+			if e.Timestamp.After(s.curMax) {
+				s.curMax = e.Timestamp
+			}
 			s.met.Consumed(ctx, r.Topic, e.Dataset, 1)
 			for _, rt := range s.order {
 				if !rt.Wants(e) {

@@ -33,6 +33,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "the service: a Kafka consumer group that raises alerts exactly once", runRun},
+		{"dev", "an embedded Kafka broker plus the service, for trying it with kcat", runDev},
 		{"replay", "run the rules over files of telemetry; alerts as CloudEvents on stdout", runReplay},
 		{"rules", "list, validate and test detection rules", runRules},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

@@ -295,7 +295,7 @@ func Drain(t testing.TB, brokers []string, cfg service.Config, timeout time.Dura
 	stable := 0
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		done := drained(ctx, adm, cfg)
+		done, _ := service.CaughtUp(ctx, adm, cfg)
 		cancel()
 		if done {
 			if stable++; stable == 2 {
@@ -307,33 +307,6 @@ func Drain(t testing.TB, brokers []string, cfg service.Config, timeout time.Dura
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("group %s did not consume its inputs within %s", cfg.Group, timeout)
-}
-
-func drained(ctx context.Context, adm *kadm.Client, cfg service.Config) bool {
-	topics := append(cfg.Topics.Inputs(), cfg.Topics.Events)
-	ends, err := adm.ListCommittedOffsets(ctx, topics...)
-	if err != nil {
-		return false
-	}
-	committed, err := adm.FetchOffsets(ctx, cfg.Group)
-	if err != nil {
-		return false
-	}
-	ok := true
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil || o.Offset == 0 {
-			return
-		}
-		c, found := committed.Lookup(o.Topic, o.Partition)
-		want := o.Offset
-		if o.Topic == cfg.Topics.Events {
-			want--
-		}
-		if !found || c.At < want {
-			ok = false
-		}
-	})
-	return ok
 }
 
 // ProduceDrained writes the inputs one at a time and waits for the service
