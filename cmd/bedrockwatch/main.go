@@ -36,6 +36,7 @@ func commands() []command {
 		{"dev", "an embedded Kafka broker plus the service, for trying it with kcat", runDev},
 		{"replay", "run the rules over files of telemetry; alerts as CloudEvents on stdout", runReplay},
 		{"rules", "list, validate and test detection rules", runRules},
+		{"alerts", "follow the alert topic and print each alert (read_committed)", runAlerts},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "bedrockwatch", version)
 			return nil
