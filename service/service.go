@@ -92,7 +92,7 @@ type inputPart struct {
 
 // quietInput is how long an assigned input partition may give nothing
 // before it counts as read to its end (empty, or nothing new).
-const quietInput = 2 * time.Second
+const quietInput = 500 * time.Millisecond
 
 // partition is the state of one owned partition of the events topic.
 type partition struct {
@@ -414,7 +414,15 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 	abort := false
 	var procErr error
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if abort || len(fp.Records) == 0 {
+		if abort {
+			return
+		}
+		if len(fp.Records) == 0 {
+			// A partition the fetch answered for with nothing new is
+			// read to its end.
+			if ip := s.inputs[fp.Topic][fp.Partition]; ip != nil && fp.Err == nil {
+				ip.seen, ip.caughtUp = true, true
+			}
 			return
 		}
 		if fp.Topic == s.cfg.Topics.Events && s.parts[fp.Partition] == nil {
