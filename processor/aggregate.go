@@ -67,8 +67,7 @@ func (g *aggregateRunner) process(e *schemas.Event) error {
 	start := e.Timestamp.Truncate(g.window)
 	end := start.Add(g.window)
 	full := g.windowKey(start, group)
-	st := &aggState{}
-	exists, err := g.getJSON(full, st)
+	st, exists, err := loadState[aggState](g.en, full)
 	if err != nil {
 		return err
 	}
@@ -105,7 +104,7 @@ func (g *aggregateRunner) process(e *schemas.Event) error {
 		return err
 	}
 	st.Seq++
-	return g.putJSON(full, st)
+	return saveState(g.en, full, st)
 }
 
 func (g *aggregateRunner) expire(full string, wm time.Time) error {
@@ -116,8 +115,7 @@ func (g *aggregateRunner) expire(full string, wm time.Time) error {
 	if strings.Contains(rest, metaSep) || len(rest) < 17 {
 		return g.en.store.Delete(full)
 	}
-	st := &aggState{}
-	ok, err := g.getJSON(full, st)
+	st, ok, err := loadState[aggState](g.en, full)
 	if err != nil || !ok {
 		return err
 	}

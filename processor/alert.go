@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bedrockwatch/bedrockwatch/processor/redact"
 	"github.com/bedrockwatch/bedrockwatch/processor/rules"
@@ -35,12 +36,36 @@ type snap struct {
 	CTok   *int64                 `json:"ctok,omitempty"`
 	Prompt *schemas.PromptExcerpt `json:"prompt,omitempty"`
 	Fields map[string]any         `json:"f,omitempty"`
+
+	// enc is the JSON of the snap once encoded in a state record (see
+	// appendJSONCached): a snap does not change once made, and a sequence
+	// rewrites its candidates on every event.
+	enc []byte
 }
 
 // commandLineChars bounds the command line quoted in evidence.
 const commandLineChars = 256
 
 func (en *Engine) snapOf(r *rules.Rule, e *schemas.Event) snap {
+	s := en.snapWithoutPrompt(r, e)
+	s.Prompt = en.promptOf(r, e)
+	return s
+}
+
+// promptOf returns the masked, truncated prompt excerpt of e if r includes
+// prompts, else nil. Masking scans the prompt with every secret pattern, so
+// a rule whose alerts may be suppressed computes it only for the alerts it
+// sends (see singleRunner).
+func (en *Engine) promptOf(r *rules.Rule, e *schemas.Event) *schemas.PromptExcerpt {
+	if !r.IncludePrompt || e.Prompt == "" {
+		return nil
+	}
+	text, cut, masked := redact.Excerpt(e.Prompt, en.cfg.PromptChars)
+	return &schemas.PromptExcerpt{Text: text, Length: utf8.RuneCountInString(e.Prompt), Truncated: cut, Masked: masked}
+}
+
+// snapWithoutPrompt is snapOf without the prompt excerpt.
+func (en *Engine) snapWithoutPrompt(r *rules.Rule, e *schemas.Event) snap {
 	s := snap{T: e.Timestamp, O: e.Origin, ID: e.ID, DS: e.Dataset, Act: e.Action, Out: e.Outcome, Err: e.ErrorCode,
 		Acct: e.AccountID, ARN: e.UserID, PType: e.IdentityType, Key: e.AccessKeyID, User: e.UserName,
 		Host: e.HostName, IP: e.SourceIP, UA: e.UserAgent, Model: e.ModelID}
@@ -51,10 +76,6 @@ func (en *Engine) snapOf(r *rules.Rule, e *schemas.Event) snap {
 	if e.HasCompletionTokens {
 		n := e.CompletionTokens
 		s.CTok = &n
-	}
-	if r.IncludePrompt && e.Prompt != "" {
-		text, cut, masked := redact.Excerpt(e.Prompt, en.cfg.PromptChars)
-		s.Prompt = &schemas.PromptExcerpt{Text: text, Length: len([]rune(e.Prompt)), Truncated: cut, Masked: masked}
 	}
 	if e.CommandLine != "" {
 		text, _, _ := redact.Excerpt(e.CommandLine, commandLineChars)

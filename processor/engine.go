@@ -108,6 +108,9 @@ type Engine struct {
 	byKey   map[string]runner // state prefix → runner
 	emit    func(*schemas.Alert)
 	supp    *suppressor
+	cache   *stateCache
+	encBuf  []byte   // scratch buffer of marshalState
+	dues    []string // scratch list of sweep
 
 	maxTime   time.Time // highest event time seen
 	wm        time.Time // watermark
@@ -124,6 +127,7 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 	en := &Engine{cfg: cfg, store: store, emit: emit, byKey: map[string]runner{},
 		stats: Stats{Alerts: map[string]int64{}, Suppressed: map[string]int64{}}}
 	en.supp = &suppressor{en: en}
+	en.cache = newStateCache()
 	if err := en.loadMeta(); err != nil {
 		return nil, fmt.Errorf("processor: %w", err)
 	}
@@ -158,6 +162,10 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 
 // Watermark returns the current watermark (zero before any event).
 func (en *Engine) Watermark() time.Time { return en.wm }
+
+// Late returns how many late events the engine has seen: Stats().Late
+// without copying the per-rule maps, for callers that ask per event.
+func (en *Engine) Late() int64 { return en.stats.Late }
 
 // Stats returns a copy of the counters.
 func (en *Engine) Stats() Stats {
@@ -286,7 +294,20 @@ func (en *Engine) Checkpoint() error {
 const expiryPrefix = "x/"
 
 func expiryKey(deadline time.Time, stateKey string) string {
-	return expiryPrefix + fmt.Sprintf("%016x", uint64(deadline.UnixMilli())) + "/" + stateKey
+	var b [len(expiryPrefix) + 17]byte
+	copy(b[:], expiryPrefix)
+	putHex16(b[len(expiryPrefix):], uint64(deadline.UnixMilli()))
+	b[len(b)-1] = '/'
+	return string(b[:]) + stateKey
+}
+
+// putHex16 writes v as 16 lower-case hex digits, as %016x does.
+func putHex16(dst []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		dst[i] = digits[v&0xF]
+		v >>= 4
+	}
 }
 
 // setExpiry moves the expiry entry of stateKey from old to deadline (either
@@ -308,26 +329,37 @@ func (en *Engine) setExpiry(stateKey string, old, deadline time.Time) error {
 
 // sweep expires every state key whose deadline is at or before wm, in
 // deadline order, so that replay is deterministic.
+//
+// The due index keys are gathered first, then expired: the list (one string
+// per due key; the state key is a substring of it) is reused from one sweep
+// to the next while it stays small.
 func (en *Engine) sweep(wm time.Time) error {
-	type due struct{ index, key string }
-	var dues []due
-	limit := fmt.Sprintf("%016x", uint64(wm.UnixMilli()))
+	var lim [16]byte
+	putHex16(lim[:], uint64(wm.UnixMilli()))
+	limit := string(lim[:])
+	dues := en.dues[:0]
 	err := en.store.Scan(expiryPrefix, func(k string, _ []byte) bool {
 		rest := k[len(expiryPrefix):]
 		if len(rest) < 17 || rest[:16] > limit {
 			return false
 		}
-		dues = append(dues, due{k, rest[17:]})
+		dues = append(dues, k)
 		return true
 	})
+	defer func() {
+		clear(dues)
+		if cap(dues) <= 1024 {
+			en.dues = dues[:0]
+		}
+	}()
 	if err != nil {
 		return err
 	}
-	for _, d := range dues {
-		if err := en.store.Delete(d.index); err != nil {
+	for _, k := range dues {
+		if err := en.store.Delete(k); err != nil {
 			return err
 		}
-		if err := en.expireKey(d.key, wm); err != nil {
+		if err := en.expireKey(k[len(expiryPrefix)+17:], wm); err != nil {
 			return err
 		}
 	}
@@ -350,11 +382,20 @@ func (en *Engine) expireKey(key string, wm time.Time) error {
 
 // raise passes an alert through the rule's suppression and emits it.
 func (en *Engine) raise(r *rules.Rule, e *schemas.Event, a *schemas.Alert) error {
+	return en.raiseWith(r, e, a, nil)
+}
+
+// raiseWith is raise for an alert not yet complete: fill, if not nil,
+// completes it once it is known not to be suppressed, before it is stored
+// or sent.
+func (en *Engine) raiseWith(r *rules.Rule, e *schemas.Event, a *schemas.Alert, fill func()) error {
 	if r.Suppress != nil {
-		suppressed, err := en.supp.offer(r, e, a)
+		suppressed, err := en.supp.offer(r, e, a, fill)
 		if err != nil || suppressed {
 			return err
 		}
+	} else if fill != nil {
+		fill()
 	}
 	en.send(a)
 	return nil

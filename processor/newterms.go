@@ -78,8 +78,7 @@ func (n *newTermsRunner) process(e *schemas.Event) error {
 		return nil
 	}
 	full := n.prefix + key
-	st := &ntState{}
-	exists, err := n.getJSON(full, st)
+	st, raw, exists, err := loadStateRaw[ntState](n.en, full)
 	if err != nil {
 		return err
 	}
@@ -119,6 +118,7 @@ func (n *newTermsRunner) process(e *schemas.Event) error {
 	case t > st.Last+g:
 		st.Last = t
 	default:
+		keepState(n.en, full, raw, st)
 		return nil // known, and nothing to write
 	}
 	return n.save(full, st)
@@ -139,7 +139,7 @@ func (n *newTermsRunner) save(full string, st *ntState) error {
 		}
 		st.Deadline = d.UnixMilli()
 	}
-	return n.putJSON(full, st)
+	return saveState(n.en, full, st)
 }
 
 // emit decides a pending first occurrence: an alert once the rule has
@@ -179,8 +179,7 @@ func (n *newTermsRunner) expire(full string, wm time.Time) error {
 	if done, err := n.expireStart(full, wm); done {
 		return err
 	}
-	st := &ntState{}
-	ok, err := n.getJSON(full, st)
+	st, ok, err := loadState[ntState](n.en, full)
 	if err != nil || !ok {
 		return err
 	}

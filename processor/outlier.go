@@ -147,11 +147,16 @@ func (h *oHist) decode(b []byte) error {
 }
 
 func (o *outlierRunner) getHist(full string) (*oHist, bool, error) {
-	h := &oHist{}
 	raw, ok, err := o.en.store.Get(full)
 	if err != nil || !ok {
-		return h, false, err
+		return &oHist{}, false, err
 	}
+	if v, hit := o.en.cache.take(full, raw); hit {
+		if h, ok := v.(*oHist); ok {
+			return h, true, nil
+		}
+	}
+	h := &oHist{}
 	if err := h.decode(raw); err != nil {
 		return nil, false, fmt.Errorf("%q: %w", full, err)
 	}
@@ -203,14 +208,17 @@ func (o *outlierRunner) process(e *schemas.Event) error {
 	}
 	start := e.Timestamp.Truncate(o.bucket)
 	full := o.prefix + key
-	st := &oOpen{}
-	if _, err := o.getJSON(full, st); err != nil {
+	st, raw, exists, err := loadStateRaw[oOpen](o.en, full)
+	if err != nil {
 		return err
 	}
 	i := sort.Search(len(st.Open), func(i int) bool { return st.Open[i].S >= start.UnixMilli() })
 	if i == len(st.Open) || st.Open[i].S != start.UnixMilli() {
 		if !o.en.wm.IsZero() && !o.en.wm.Before(start.Add(o.bucket)) {
 			// Its bucket was judged already: feed the baseline only.
+			if exists {
+				keepState(o.en, full, raw, st)
+			}
 			return o.addToHistory(key, start.UnixMilli()/o.bucket.Milliseconds(), v)
 		}
 		st.Open = append(st.Open, oBucket{})
@@ -264,7 +272,7 @@ func (o *outlierRunner) saveOpen(full string, st *oOpen) error {
 		}
 		return o.en.store.Delete(full)
 	}
-	return o.putJSON(full, st)
+	return saveState(o.en, full, st)
 }
 
 func (o *outlierRunner) loadHist(key string) (*oHist, error) {
@@ -301,7 +309,12 @@ func (o *outlierRunner) saveHist(key string, h *oHist, wm time.Time) error {
 	if d == 0 {
 		return o.en.store.Delete(full)
 	}
-	return o.en.store.Put(full, h.encode())
+	raw := h.encode()
+	if err := o.en.store.Put(full, raw); err != nil {
+		return err
+	}
+	o.en.cache.put(full, raw, h)
+	return nil
 }
 
 // merge folds value v of bucket idx into h.
@@ -373,8 +386,8 @@ func (o *outlierRunner) expire(full string, wm time.Time) error {
 	if strings.Contains(rest, metaSep) {
 		return o.en.store.Delete(full)
 	}
-	st := &oOpen{}
-	if ok, err := o.getJSON(full, st); err != nil || !ok {
+	st, ok, err := loadState[oOpen](o.en, full)
+	if err != nil || !ok {
 		return err
 	}
 	st.Deadline = 0

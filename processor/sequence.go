@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -105,13 +104,9 @@ func (s *sequenceRunner) process(e *schemas.Event) error {
 }
 
 func (s *sequenceRunner) load(key string) (*seqState, error) {
-	st := &seqState{}
-	raw, ok, err := s.en.store.Get(s.prefix + key)
-	if err != nil || !ok {
-		return st, err
-	}
-	if err := json.Unmarshal(raw, st); err != nil {
-		return nil, fmt.Errorf("sequence state %q: %w", key, err)
+	st, _, err := loadState[seqState](s.en, s.prefix+key)
+	if err != nil {
+		return nil, fmt.Errorf("sequence: %w", err)
 	}
 	return st, nil
 }
@@ -145,11 +140,7 @@ func (s *sequenceRunner) save(key string, st *seqState) error {
 		return err
 	}
 	st.Deadline = deadline.UnixMilli()
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return s.en.store.Put(full, raw)
+	return saveState(s.en, full, st)
 }
 
 func (s *sequenceRunner) apply(e *schemas.Event, key string, steps []int, until bool) error {

@@ -22,6 +22,16 @@ func (s *singleRunner) process(e *schemas.Event) error {
 	if !s.r.Condition.Match(e) {
 		return nil
 	}
-	a := s.en.buildAlert(s.r, alertSpec{chain: []snap{s.en.snapOf(s.r, e)}, idParts: []string{e.ID}, last: e})
-	return s.en.raise(s.r, e, a)
+	// The prompt excerpt appears only in the alert itself (not in the
+	// evidence a suppression period keeps), so it is computed only for an
+	// alert that is sent.
+	chain := []snap{s.en.snapWithoutPrompt(s.r, e)}
+	a := s.en.buildAlert(s.r, alertSpec{chain: chain, idParts: []string{e.ID}, last: e})
+	fill := func() {
+		if p := s.en.promptOf(s.r, e); p != nil {
+			chain[0].Prompt, a.Prompt = p, p
+			a.Summary = summarize(a, chain)
+		}
+	}
+	return s.en.raiseWith(s.r, e, a, fill)
 }

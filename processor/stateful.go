@@ -143,7 +143,7 @@ func (s *stateful) getJSON(key string, v any) (bool, error) {
 }
 
 func (s *stateful) putJSON(key string, v any) error {
-	raw, err := json.Marshal(v)
+	raw, err := marshalState(v, &s.en.encBuf)
 	if err != nil {
 		return err
 	}

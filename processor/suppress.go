@@ -55,8 +55,9 @@ func suppressKey(r *rules.Rule, e *schemas.Event) string {
 	return suppressPrefix + r.ID + "/" + schemas.JoinGroup(values)
 }
 
-// offer reports whether a is suppressed; if not, it opens a period for it.
-func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert) (bool, error) {
+// offer reports whether a is suppressed; if not, it calls fill (if not nil)
+// to complete a, and opens a period for it.
+func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert, fill func()) (bool, error) {
 	key := suppressKey(r, e)
 	st, ok, err := s.load(key)
 	if err != nil {
@@ -70,19 +71,22 @@ func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert) (b
 			if st.Evidence >= s.en.cfg.MaxEvidence {
 				break
 			}
-			if err := s.putJSON(fmt.Sprintf("%s%s%02d", key, evidenceSuffix, st.Evidence), ev); err != nil {
+			if err := s.putEvidence(fmt.Sprintf("%s%s%02d", key, evidenceSuffix, st.Evidence), &ev); err != nil {
 				return false, err
 			}
 			st.Evidence++
 		}
 		st.EvCount += a.EvidenceCount
 		s.en.stats.Suppressed[r.ID]++
-		return true, s.putJSON(key, st)
+		return true, saveState(s.en, key, st)
 	}
 	if ok {
 		if err := s.close(key, st); err != nil {
 			return false, err
 		}
+	}
+	if fill != nil {
+		fill()
 	}
 	first := *a
 	first.Evidence, first.Prompt = nil, nil // the follow-up cites its own evidence
@@ -93,7 +97,16 @@ func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert) (b
 	if err := s.en.setExpiry(key, time.Time{}, st.End); err != nil {
 		return false, err
 	}
-	return false, s.putJSON(key, st)
+	return false, saveState(s.en, key, st)
+}
+
+// putEvidence stores one evidence entry of a period.
+func (s *suppressor) putEvidence(key string, ev *schemas.Evidence) error {
+	raw, ok := appendEvidenceJSON(nil, ev)
+	if !ok {
+		return s.putJSON(key, ev)
+	}
+	return s.en.store.Put(key, raw)
 }
 
 func (s *suppressor) putJSON(key string, v any) error {
@@ -116,9 +129,11 @@ func (s *suppressor) getJSON(key string, v any) (bool, error) {
 }
 
 func (s *suppressor) load(key string) (*suppState, bool, error) {
-	st := &suppState{}
-	ok, err := s.getJSON(key, st)
-	return st, ok, err
+	st, ok, err := loadState[suppState](s.en, key)
+	if err != nil {
+		return nil, false, fmt.Errorf("suppression: %w", err)
+	}
+	return st, ok, nil
 }
 
 // close ends a period: emits the follow-up if anything was suppressed, and

@@ -119,12 +119,15 @@ func (t *thresholdRunner) process(e *schemas.Event) error {
 		distinct = v.Text()
 	}
 	full := t.prefix + key
-	st := &thrState{}
-	if _, err := t.getJSON(full, st); err != nil {
+	st, raw, exists, err := loadStateRaw[thrState](t.en, full)
+	if err != nil {
 		return err
 	}
 	ms := e.Timestamp.UnixMilli()
 	if ms < st.Quiet {
+		if exists {
+			keepState(t.en, full, raw, st)
+		}
 		return nil // the group fired less than a window ago
 	}
 	sn := t.en.snapOf(t.r, e)
@@ -136,7 +139,6 @@ func (t *thresholdRunner) process(e *schemas.Event) error {
 		st.Last = ms
 	}
 	var fired bool
-	var err error
 	if t.th.Distinct != nil {
 		fired, err = t.addDistinct(e, st, key, values, distinct, ms)
 	} else {
@@ -177,7 +179,7 @@ func (t *thresholdRunner) save(full string, st *thrState) error {
 		}
 		st.Deadline = deadline
 	}
-	return t.putJSON(full, st)
+	return saveState(t.en, full, st)
 }
 
 func (t *thresholdRunner) addCount(e *schemas.Event, st *thrState, key string, values []string, ms int64) (bool, error) {
@@ -335,8 +337,7 @@ func (t *thresholdRunner) expire(full string, wm time.Time) error {
 	if strings.Contains(full[len(t.prefix):], metaSep) {
 		return t.en.store.Delete(full) // an evidence key whose group is gone
 	}
-	st := &thrState{}
-	ok, err := t.getJSON(full, st)
+	st, ok, err := loadState[thrState](t.en, full)
 	if err != nil || !ok {
 		return err
 	}

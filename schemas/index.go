@@ -365,26 +365,29 @@ const (
 // str scans a string whose opening quote is at i-1. It returns the offset
 // after the closing quote and whether the string holds escape sequences.
 // Eight bytes at a time it looks for a quote, a backslash or a control
-// character (classic "has zero byte" bit tricks; the lowest flagged byte is
-// always a true match).
+// character (classic "has zero byte" / "has less than" bit tricks; the
+// lowest flagged byte is always a true match). Flipping bit 1 of every byte
+// maps the quote (0x22) to 0x20 and the control characters onto themselves,
+// so one "less than 0x21" test finds both.
 func (s *jsonIndexer) str(i int) (int, bool) {
 	b := s.b
 	escaped := false
 	for {
 		for i+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[i:])
-			quote := x ^ (swarOnes * '"')
+			qc := x ^ (swarOnes * 0x02)
 			slash := x ^ (swarOnes * '\\')
-			m := ((quote - swarOnes) &^ quote) | ((slash - swarOnes) &^ slash) | ((x - swarOnes*0x20) &^ x)
+			m := ((qc - swarOnes*0x21) &^ qc) | ((slash - swarOnes) &^ slash)
 			if m &= swarHighs; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
-				break
+				goto special
 			}
 			i += 8
 		}
 		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
 			i++
 		}
+	special:
 		if i >= len(b) {
 			return s.fail(problemTruncated, i), escaped
 		}

@@ -20,7 +20,8 @@ type Memory struct {
 
 	// During a Scan (scanning > 0), born holds the keys Put that did not
 	// exist when the outermost Scan started, which it must not visit, and
-	// died the keys that existed then and were deleted since.
+	// died the keys that existed then and were deleted since. Both are made
+	// on the first change during the Scan: most Scans change nothing.
 	scanning   int
 	born, died map[string]struct{}
 }
@@ -41,6 +42,7 @@ func (s *Memory) Put(key string, value []byte) error {
 	if _, ok := s.m[key]; !ok {
 		s.index.insert(key)
 		if s.scanning > 0 {
+			s.tracking()
 			if _, ok := s.died[key]; ok {
 				delete(s.died, key) // it existed when the scan started
 			} else {
@@ -60,6 +62,7 @@ func (s *Memory) Delete(key string) error {
 	delete(s.m, key)
 	s.index.remove(key)
 	if s.scanning > 0 {
+		s.tracking()
 		if _, ok := s.born[key]; ok {
 			delete(s.born, key)
 		} else {
@@ -74,9 +77,6 @@ func (s *Memory) Delete(key string) error {
 // present when it started, each with its value when visited (a key deleted
 // before its turn is skipped, a key put during the scan is not visited).
 func (s *Memory) Scan(prefix string, fn func(key string, value []byte) bool) error {
-	if s.scanning == 0 {
-		s.born, s.died = map[string]struct{}{}, map[string]struct{}{}
-	}
 	s.scanning++
 	defer func() {
 		if s.scanning--; s.scanning == 0 {
@@ -95,6 +95,13 @@ func (s *Memory) Scan(prefix string, fn func(key string, value []byte) bool) err
 		if !fn(k, s.m[k]) {
 			return nil
 		}
+	}
+}
+
+// tracking makes the maps of keys born and died during a Scan.
+func (s *Memory) tracking() {
+	if s.born == nil {
+		s.born, s.died = map[string]struct{}{}, map[string]struct{}{}
 	}
 }
 

@@ -108,8 +108,8 @@ func (ws *WriteSet) snapshot(prefix string) []pendingKey {
 // any, and empties the set.
 //
 // The changes go through one Badger WriteBatch. A set that fits in one
-// Badger transaction (15% of Options.MemTableSize: about 600 KiB at the
-// defaults, some 1,000 changes of the engine's size) is applied atomically.
+// Badger transaction (15% of Options.MemTableSize: about 300 KiB at the
+// defaults, some 500 changes of the engine's size) is applied atomically.
 // A larger one is committed as several transactions in key order, the
 // checkpoint in the last: a crash part-way can leave some changes applied
 // without the checkpoint that covers them, but never a checkpoint ahead of

@@ -419,7 +419,7 @@ func (c *compiler) match(n *Match) pred {
 		}
 		switch n.Op {
 		case MatchRegex, MatchRegexI:
-			re, err := compileRegex(p.Value.Str, n.Op == MatchRegexI)
+			re, err := compileRegexFiltered(p.Value.Str, n.Op == MatchRegexI)
 			if err != nil {
 				c.errorf(p.Pos, "invalid regex %s: %v", p, err)
 				continue
@@ -429,6 +429,7 @@ func (c *compiler) match(n *Match) pred {
 			m.addPattern(p.Value.Str)
 		}
 	}
+	m.gatherContains()
 	return &matchPred{subj: subj, m: m, onNull: nullResult(isField(n.Left), false)}
 }
 
@@ -441,8 +442,24 @@ func (c *compiler) match(n *Match) pred {
 // anchor on that side, which matches the same strings but lets RE2 search
 // for X instead of walking `.*` across a long prompt.
 func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
+	re, _, err := compileRegexTree(p, fold)
+	return re, err
+}
+
+// compileRegexFiltered is compileRegex with the literal prefilter of the
+// pattern (see regex).
+func compileRegexFiltered(p string, fold bool) (*regex, error) {
+	re, tree, err := compileRegexTree(p, fold)
+	if err != nil {
+		return nil, err
+	}
+	return newRegex(re, tree, fold), nil
+}
+
+// compileRegexTree is compileRegex that also returns the parsed pattern.
+func compileRegexTree(p string, fold bool) (*regexp.Regexp, *syntax.Regexp, error) {
 	if _, err := regexp.Compile(p); err != nil {
-		return nil, err // report the error against the pattern as written
+		return nil, nil, err // report the error against the pattern as written
 	}
 	flags := syntax.Perl | syntax.DotNL
 	if fold {
@@ -450,8 +467,9 @@ func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
 	}
 	tree, err := syntax.Parse(p, flags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	parsed := tree
 	head, tail := "^", "$"
 	if tree.Op == syntax.OpConcat && len(tree.Sub) >= 2 {
 		subs := tree.Sub
@@ -466,7 +484,8 @@ func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
 			tree = &syntax.Regexp{Op: syntax.OpEmptyMatch}
 		}
 	}
-	return regexp.Compile(head + `(?:` + tree.String() + `)` + tail)
+	re, err := regexp.Compile(head + `(?:` + tree.String() + `)` + tail)
+	return re, parsed, err
 }
 
 // isDotStar reports whether re is `.*` matching any character, newlines

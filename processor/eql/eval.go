@@ -2,7 +2,6 @@ package eql
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -383,14 +382,18 @@ func (p *fieldEqStr) test(e *schemas.Event) tri {
 // matcher tests one value against a compiled set of literals and patterns:
 // the right-hand side of in, in~, :, like, like~, regex and regex~.
 type matcher struct {
-	fold    bool
-	strs    map[string]struct{} // exact strings; folded when fold
-	small   []string            // the same strings while there are few: a scan beats hashing
-	wild    []*wildcard
-	res     []*regexp.Regexp
-	nums    map[float64]numSource
-	bools   [2]bool // bools[0]: false is listed; bools[1]: true is listed
-	hasNull bool    // null is listed: a null subject matches
+	fold  bool
+	strs  map[string]struct{} // exact strings; folded when fold
+	small []string            // the same strings while there are few: a scan beats hashing
+	wild  []*wildcard
+	res   []*regex
+	// contains is the set of the folded wildcards of the form *text* (no
+	// ?), searched for in one pass when there are many; those wildcards
+	// are not in wild then. See containsSet.
+	contains *containsSet
+	nums     map[float64]numSource
+	bools    [2]bool // bools[0]: false is listed; bools[1]: true is listed
+	hasNull  bool    // null is listed: a null subject matches
 }
 
 // numSource records where a number in a matcher came from.
@@ -475,7 +478,7 @@ func (m *matcher) matchScalar(v schemas.Value) bool {
 	return false
 }
 
-func (m *matcher) hasPatterns() bool { return len(m.wild) > 0 || len(m.res) > 0 }
+func (m *matcher) hasPatterns() bool { return len(m.wild) > 0 || len(m.res) > 0 || m.contains != nil }
 
 // smallSet is the list length up to which matchString scans instead of
 // hashing.
@@ -521,13 +524,49 @@ func (m *matcher) hasExact(s string) bool {
 }
 
 func (m *matcher) matchPatterns(s string) bool {
-	for _, w := range m.wild {
-		if w.match(s) {
+	if !m.hasPatterns() {
+		return false
+	}
+	if !m.fold && !m.anyRegexFolds() {
+		for _, w := range m.wild {
+			if w.match(s) {
+				return true
+			}
+		}
+		for _, re := range m.res {
+			if re.mayMatch(s, "") && re.re.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+	// Case-insensitive: fold the subject once for every pattern.
+	return withFolded(s, func(folded string) bool {
+		if m.contains != nil && m.contains.in(folded) {
 			return true
 		}
-	}
+		for _, w := range m.wild {
+			if w.fold {
+				if w.matchWith(folded, false) {
+					return true
+				}
+			} else if w.match(s) {
+				return true
+			}
+		}
+		for _, re := range m.res {
+			if re.mayMatch(s, folded) && re.re.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// anyRegexFolds reports whether a regex of m compares folded literals.
+func (m *matcher) anyRegexFolds() bool {
 	for _, re := range m.res {
-		if re.MatchString(s) {
+		if re.fold && len(re.lits) > 0 {
 			return true
 		}
 	}

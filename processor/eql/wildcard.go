@@ -313,23 +313,27 @@ func compileWildcard(p string, fold bool) *wildcard {
 	return w
 }
 
-func (w *wildcard) match(s string) bool {
+func (w *wildcard) match(s string) bool { return w.matchWith(s, w.fold) }
+
+// matchWith matches s, folding it when fold is set; a case-insensitive
+// pattern matches an already folded subject with fold false.
+func (w *wildcard) matchWith(s string, fold bool) bool {
 	if !w.star {
-		end, ok := w.matchAt(s, 0, w.segs[0])
+		end, ok := w.matchAt(s, 0, w.segs[0], fold)
 		return ok && end == len(s)
 	}
 	first, last := w.segs[0], w.segs[len(w.segs)-1]
-	i, ok := w.matchAt(s, 0, first)
+	i, ok := w.matchAt(s, 0, first, fold)
 	if !ok {
 		return false
 	}
-	j, ok := w.suffixStart(s, last)
+	j, ok := w.suffixStart(s, last, fold)
 	if !ok || j < i {
 		return false
 	}
 	mid := s[:j]
 	for _, seg := range w.segs[1 : len(w.segs)-1] {
-		_, end := w.find(mid, i, seg)
+		_, end := w.find(mid, i, seg, fold)
 		if end < 0 {
 			return false
 		}
@@ -339,8 +343,8 @@ func (w *wildcard) match(s string) bool {
 }
 
 // matchAt matches seg at byte offset i of s and returns the end offset.
-func (w *wildcard) matchAt(s string, i int, seg wseg) (int, bool) {
-	if !seg.hasQ && !w.fold {
+func (w *wildcard) matchAt(s string, i int, seg wseg, fold bool) (int, bool) {
+	if !seg.hasQ && !fold {
 		if strings.HasPrefix(s[i:], seg.text) {
 			return i + len(seg.text), true
 		}
@@ -350,7 +354,7 @@ func (w *wildcard) matchAt(s string, i int, seg wseg) (int, bool) {
 		if i >= len(s) {
 			return 0, false
 		}
-		sr, sw := nextRune(s, i, w.fold)
+		sr, sw := nextRune(s, i, fold)
 		pr, pw := utf8.DecodeRuneInString(seg.text[j:])
 		if pr != '?' && pr != sr {
 			return 0, false
@@ -362,8 +366,8 @@ func (w *wildcard) matchAt(s string, i int, seg wseg) (int, bool) {
 }
 
 // suffixStart returns where seg must start for it to end s.
-func (w *wildcard) suffixStart(s string, seg wseg) (int, bool) {
-	if !seg.hasQ && !w.fold {
+func (w *wildcard) suffixStart(s string, seg wseg, fold bool) (int, bool) {
+	if !seg.hasQ && !fold {
 		if strings.HasSuffix(s, seg.text) {
 			return len(s) - len(seg.text), true
 		}
@@ -377,17 +381,17 @@ func (w *wildcard) suffixStart(s string, seg wseg) (int, bool) {
 		_, sz := utf8.DecodeLastRuneInString(s[:i])
 		i -= sz
 	}
-	end, ok := w.matchAt(s, i, seg)
+	end, ok := w.matchAt(s, i, seg, fold)
 	return i, ok && end == len(s)
 }
 
 // find returns the leftmost match of seg in s at or after from.
-func (w *wildcard) find(s string, from int, seg wseg) (int, int) {
+func (w *wildcard) find(s string, from int, seg wseg, fold bool) (int, int) {
 	if !seg.hasQ {
-		return index(s, seg.text, from, w.fold)
+		return index(s, seg.text, from, fold)
 	}
 	for i := from; i <= len(s); {
-		if end, ok := w.matchAt(s, i, seg); ok {
+		if end, ok := w.matchAt(s, i, seg, fold); ok {
 			return i, end
 		}
 		if i == len(s) {

@@ -36,17 +36,58 @@ type pattern struct {
 	re   *regexp.Regexp
 	// group is the submatch that holds the secret (0: the whole match).
 	group int
+	// lits: every match contains one of these, so a text holding none is
+	// not searched (most prompts hold no secret). With fold the regex is
+	// case-insensitive and lits are lower case; the test is then made only
+	// on ASCII text, where lower-casing is case folding (elsewhere the long
+	// s and the Kelvin sign fold onto s and k).
+	lits []string
+	fold bool
 }
 
 // The order matters: a private key block is masked whole before anything
 // inside it is looked at.
 var patterns = []pattern{
-	{PrivateKey, regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), 0},
-	{AWSSecretKey, regexp.MustCompile(`(?i)(?:aws_secret_access_key|secret_?access_?key|secretaccesskey|aws_secret)["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})`), 1},
-	{AWSAccessKeyID, regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`), 0},
-	{BedrockAPIKey, regexp.MustCompile(`\bABSK[A-Za-z0-9+/=]{20,}|\bbedrock-api-key-[A-Za-z0-9+/=._-]{10,}`), 0},
-	{GitHubToken, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b`), 0},
-	{BearerToken, regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)`), 1},
+	{PrivateKey, regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), 0,
+		[]string{"-----BEGIN "}, false},
+	{AWSSecretKey, regexp.MustCompile(`(?i)(?:aws_secret_access_key|secret_?access_?key|secretaccesskey|aws_secret)["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})`), 1,
+		[]string{"secret"}, true},
+	{AWSAccessKeyID, regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`), 0,
+		[]string{"AKIA", "ASIA", "ABIA", "ACCA"}, false},
+	{BedrockAPIKey, regexp.MustCompile(`\bABSK[A-Za-z0-9+/=]{20,}|\bbedrock-api-key-[A-Za-z0-9+/=._-]{10,}`), 0,
+		[]string{"ABSK", "bedrock-api-key-"}, false},
+	{GitHubToken, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b`), 0,
+		[]string{"gh", "github_pat_"}, false},
+	{BearerToken, regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)`), 1,
+		[]string{"bearer"}, true},
+}
+
+// mayMatch reports whether p's literal test lets s through; lower is s
+// lower-cased when s is ASCII, else "".
+func (p *pattern) mayMatch(s, lower string, ascii bool) bool {
+	subject := s
+	if p.fold {
+		if !ascii {
+			return true
+		}
+		subject = lower
+	}
+	for _, l := range p.lits {
+		if strings.Contains(subject, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // Finding is one secret found in a text.
@@ -56,7 +97,10 @@ type Finding struct {
 }
 
 // Find returns the secrets in s, in order of position, without overlaps.
-func Find(s string) []Finding {
+func Find(s string) []Finding { return find(s, true) }
+
+// find is Find, with or without the literal tests.
+func find(s string, prefilter bool) []Finding {
 	var out []Finding
 	covered := func(a, b int) bool {
 		for _, f := range out {
@@ -66,7 +110,15 @@ func Find(s string) []Finding {
 		}
 		return false
 	}
-	for _, p := range patterns {
+	ascii, lower := isASCII(s), ""
+	if ascii {
+		lower = strings.ToLower(s)
+	}
+	for i := range patterns {
+		p := &patterns[i]
+		if prefilter && !p.mayMatch(s, lower, ascii) {
+			continue
+		}
 		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {
 			a, b := m[2*p.group], m[2*p.group+1]
 			if a < 0 || covered(a, b) {

@@ -66,3 +66,36 @@ func FuzzMask(f *testing.F) {
 		Excerpt(s, 16)
 	})
 }
+
+// TestLiteralTestsKeepFindings: the literal tests before each pattern never
+// hide a secret the pattern finds, in any case and with runes that fold
+// onto ASCII letters.
+func TestLiteralTestsKeepFindings(t *testing.T) {
+	pieces := []string{"AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPL3", "akiaiosfodnn7example", " ", "\n", "key=",
+		"aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY: '", "SecretAccessKey=", "ſecret_access_key=",
+		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Bearer ", "BEARER ", "bearer\t", "eyJhbGciOiJIUzI1NiJ9.abcdefghij",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----",
+		"ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_pat_11ABCDEFG0123456789_abcdefghij", "ABSKQmVkcm9ja0FQSUtleS1hYmNkZWY=",
+		"bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t", "é", "\u212a", "plain words"}
+	seed := uint64(1)
+	next := func(n int) int {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		return int(seed>>33) % n
+	}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for k := next(6); k >= 0; k-- {
+			b.WriteString(pieces[next(len(pieces))])
+		}
+		s := b.String()
+		got, want := find(s, true), find(s, false)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %v with the literal tests, %v without", s, got, want)
+		}
+		for j := range got {
+			if got[j] != want[j] {
+				t.Fatalf("%q: %v with the literal tests, %v without", s, got, want)
+			}
+		}
+	}
+}

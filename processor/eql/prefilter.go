@@ -1,0 +1,282 @@
+package eql
+
+import (
+	"encoding/binary"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Fast paths for matching one string against many patterns (a prompt
+// against a rule's keyword list and its regexes):
+//
+//   - An ASCII subject is folded once (lower-cased; for ASCII text that is
+//     exactly the case folding this package uses, see foldRune), and every
+//     case-insensitive wildcard is then matched against the folded copy
+//     with plain, vectorised string search, instead of folding byte by byte
+//     once per pattern.
+//   - A regex carries the literals one of which any match must contain,
+//     found in its syntax tree (regexLiterals). When the subject contains
+//     none of them the regex is not run. This is the literal test rules used
+//     to write by hand before a regex (`x : "*AKIA*" and x regex …`), done
+//     for every regex.
+
+// SWAR constants: one in every byte, and every byte's high bit.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// asciiString reports whether s is all ASCII, eight bytes at a time.
+func asciiString(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&swarHighs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// appendLowerASCII appends s, which must be ASCII, lower-cased.
+func appendLowerASCII(dst []byte, s string) []byte {
+	n := len(dst)
+	dst = append(dst, s...)
+	b := dst[n:]
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// High bit of each byte set where the byte is in 'A'..'Z'.
+		geA := x + swarOnes*(0x80-'A')
+		gtZ := x + swarOnes*(0x7f-'Z')
+		upper := geA &^ gtZ & swarHighs
+		binary.LittleEndian.PutUint64(b[i:], x|upper>>2)
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return dst
+}
+
+// foldBufs holds the buffers folded subjects are written to.
+var foldBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// withFolded calls fn with s folded (see foldRune), valid only during fn.
+// Folding maps every rune to one rune, so a folded pattern matches the
+// folded subject exactly where it matches s rune by rune with folding, and
+// a `?` still stands for one character.
+func withFolded(s string, fn func(folded string) bool) bool {
+	ascii := asciiString(s)
+	if ascii && isFolded(s) {
+		return fn(s)
+	}
+	bp := foldBufs.Get().(*[]byte)
+	var b []byte
+	if ascii {
+		b = appendLowerASCII((*bp)[:0], s)
+	} else {
+		b = appendFold((*bp)[:0], s)
+	}
+	r := fn(unsafe.String(unsafe.SliceData(b), len(b)))
+	if cap(b) <= 1<<20 {
+		*bp = b[:0]
+		foldBufs.Put(bp)
+	}
+	return r
+}
+
+// regex is a compiled regex with its literal prefilter.
+type regex struct {
+	re *regexp.Regexp
+	// lits: a match contains at least one of these; none means no
+	// prefilter. Literals of a case-insensitive regex are folded (and then
+	// ASCII only).
+	lits []string
+	fold bool
+}
+
+// minLiteral is the shortest literal worth a prefilter: a shorter one is
+// found almost everywhere.
+const minLiteral = 3
+
+func newRegex(re *regexp.Regexp, tree *syntax.Regexp, fold bool) *regex {
+	r := &regex{re: re, fold: fold}
+	lits, ok := regexLiterals(tree, fold)
+	if !ok {
+		return r
+	}
+	for i, l := range lits {
+		if len(l) < minLiteral || fold && !asciiString(l) {
+			return r
+		}
+		if fold {
+			lits[i] = strings.ToLower(l)
+		}
+	}
+	r.lits = lits
+	return r
+}
+
+// mayMatch reports whether the prefilter lets s through; folded is s
+// folded, needed only by a case-insensitive regex. Its literals are ASCII,
+// and folding maps every rune that matches an ASCII letter case-insensitively
+// (the Kelvin sign, the long s) onto that letter, so a folded literal
+// absent from the folded subject rules a match out.
+func (r *regex) mayMatch(s, folded string) bool {
+	if len(r.lits) == 0 {
+		return true
+	}
+	subject := s
+	if r.fold {
+		subject = folded
+	}
+	for _, l := range r.lits {
+		if strings.Contains(subject, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// regexLiterals returns literals one of which every match of re contains,
+// or false when it finds none. Under case folding the literals are as
+// written; the caller folds them.
+//
+// In a case-sensitive regex, a literal under (?i) is no exact literal and
+// is not used; in a case-insensitive one, every literal is compared folded
+// (for one under (?-i) that is a weaker test, still a necessary one).
+func regexLiterals(re *syntax.Regexp, fold bool) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 || !fold && re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexLiterals(re.Sub[0], fold)
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return regexLiterals(re.Sub[0], fold)
+		}
+	case syntax.OpConcat:
+		// Every part is required: take the part whose literals are the
+		// longest (the rarest, as a rule).
+		var best []string
+		bestLen := 0
+		for _, sub := range re.Sub {
+			lits, ok := regexLiterals(sub, fold)
+			if !ok {
+				continue
+			}
+			shortest := len(lits[0])
+			for _, l := range lits {
+				shortest = min(shortest, len(l))
+			}
+			if shortest > bestLen || shortest == bestLen && len(lits) < len(best) {
+				best, bestLen = lits, shortest
+			}
+		}
+		return best, best != nil
+	case syntax.OpAlternate:
+		// One of the branches matches: every branch needs literals.
+		var all []string
+		for _, sub := range re.Sub {
+			lits, ok := regexLiterals(sub, fold)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, lits...)
+		}
+		return all, len(all) > 0
+	}
+	return nil, false
+}
+
+// containsSet finds whether any of a set of folded literals occurs in a
+// folded subject, in one pass: a table of the literals' first two bytes
+// picks the candidate positions (a few per cent of a prompt's), where the
+// literals beginning with those two bytes are compared. With many
+// literals this beats one vectorised search per literal.
+type containsSet struct {
+	pairs  [256 * 256 / 64]uint64 // bit c0<<8|c1: a literal begins with c0 c1
+	byPair map[uint16][]string
+}
+
+// minContains is the number of *text* wildcards from which a matcher
+// searches them together.
+const minContains = 6
+
+func newContainsSet(lits []string) *containsSet {
+	c := &containsSet{byPair: map[uint16][]string{}}
+	for _, l := range lits {
+		p := uint16(l[0])<<8 | uint16(l[1])
+		c.pairs[p>>6] |= 1 << (p & 63)
+		c.byPair[p] = append(c.byPair[p], l)
+	}
+	return c
+}
+
+// in reports whether one of the literals occurs in s.
+func (c *containsSet) in(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		p := uint16(s[i])<<8 | uint16(s[i+1])
+		if c.pairs[p>>6]&(1<<(p&63)) == 0 {
+			continue
+		}
+		for _, l := range c.byPair[p] {
+			if strings.HasPrefix(s[i:], l) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// gatherContains moves the case-insensitive wildcards of the form *text*
+// (text of two bytes or more, no ?) into a containsSet when there are
+// enough of them.
+func (m *matcher) gatherContains() {
+	if !m.fold {
+		return
+	}
+	var lits []string
+	for _, w := range m.wild {
+		if lit, ok := w.containsLiteral(); ok {
+			lits = append(lits, lit)
+		}
+	}
+	if len(lits) < minContains {
+		return
+	}
+	m.contains = newContainsSet(lits)
+	kept := m.wild[:0]
+	for _, w := range m.wild {
+		if _, ok := w.containsLiteral(); !ok {
+			kept = append(kept, w)
+		}
+	}
+	m.wild = kept
+}
+
+// containsLiteral returns text if w is *text* with text of two bytes or
+// more and no ?.
+func (w *wildcard) containsLiteral() (string, bool) {
+	if !w.fold || !w.star || len(w.segs) != 3 || w.segs[0].text != "" || w.segs[2].text != "" {
+		return "", false
+	}
+	mid := w.segs[1]
+	if mid.hasQ || len(mid.text) < 2 {
+		return "", false
+	}
+	return mid.text, true
+}

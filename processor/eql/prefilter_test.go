@@ -1,0 +1,126 @@
+package eql
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRegexLiterals(t *testing.T) {
+	cases := []struct {
+		pattern string
+		fold    bool
+		want    []string // nil: no prefilter
+	}{
+		{`.*\b(ignore|disregard|forget)\s+(all\s+)?instructions\b.*`, true, []string{"instructions"}},
+		{`.*(\b(AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*`, false, []string{"KIA", "SIA", "PRIVATE KEY-----"}},
+		{`.*\bbedrock[a-z-]*\s+(.*\s)?delete-[a-z0-9-]+.*`, true, []string{"bedrock"}},
+		{`.*(foo|ba).*`, false, nil},                         // "ba" is too short
+		{`.*(foo|[a-z]+).*`, false, nil},                     // one branch has no literal
+		{`.*x*abc?.*`, false, nil},                           // "ab" is the longest required literal
+		{`.*(?i:secret)-token.*`, false, []string{"-token"}}, // a folded literal is no exact literal
+		{`.*(?i:secret).*`, false, nil},
+		{`(abc){2,}`, false, []string{"abc"}},
+		{`(abc){0,3}`, false, nil},
+		{`.*Ünïcode.*`, true, nil}, // folded non-ASCII literals: no prefilter
+	}
+	for _, c := range cases {
+		re, err := compileRegexFiltered(c.pattern, c.fold)
+		if err != nil {
+			t.Fatalf("%s: %v", c.pattern, err)
+		}
+		want := c.want
+		if c.fold {
+			for i := range want {
+				want[i] = strings.ToLower(want[i])
+			}
+		}
+		if !slices.Equal(re.lits, want) {
+			t.Errorf("%s (fold %v): literals %q, want %q", c.pattern, c.fold, re.lits, want)
+		}
+	}
+}
+
+// TestPrefilterKeepsResults: matchers with the prefilters and the folded
+// fast path give the results of the plain regexes and of wildcard matching
+// with per-rune folding, over random subjects built from the patterns'
+// pieces (so that matches happen), in mixed case and with non-ASCII runes
+// that fold onto ASCII ones (the Kelvin sign K folds to k, ſ to s).
+func TestPrefilterKeepsResults(t *testing.T) {
+	regexes := []string{
+		`.*\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+)*(previous|prior)?\s*(instructions|rules)\b.*`,
+		`.*(\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|\bgh[pousr]_[A-Za-z0-9]{36,}).*`,
+		`.*\bbedrock[a-z-]*\s+(.*\s)?(delete|put)-[a-z0-9-]+.*`,
+		`.*(?i:secret)-TOKEN.*`,
+	}
+	wilds := []string{"*ignore*", "*AKIA*", "*system prompt*", "*gh?_*", "aws *", "*-----", "*bedrock*delete-*", "?ork*", "*k",
+		"*previous*", "*ſecret*", "*wor\u212a*", "*é*", "*rules*", "*x*"}
+	pieces := []string{"ignore", "IGNORE", "Ignore", "all ", "the ", "previous ", "instructions", "rules", "AKIA",
+		"akia", "ASIA", "ABCDEFGHIJKLMNOP", "0123456789ABCDEF", "-----BEGIN ", "RSA ", "PRIVATE KEY-----", "ghp_",
+		"abcdefghijklmnopqrstuvwxyz0123456789", "bedrock", "BEDROCK-agent", " delete-", "put-agent", "aws ", " ", "\n",
+		"system prompt", "SYSTEM PROMPT", "ſystem prompt", "Kelvin K", "wor\u212a", "work", "secret-TOKEN", "SECRET-TOKEN",
+		"Secret-token", "é", "ü", "x"}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for _, fold := range []bool{false, true} {
+		plain := make([]*regexp.Regexp, len(regexes))
+		m := newMatcher(fold)
+		for i, p := range regexes {
+			re, err := compileRegex(p, fold)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain[i] = re
+			fre, err := compileRegexFiltered(p, fold)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.res = append(m.res, fre)
+		}
+		wm := newMatcher(fold)
+		for _, p := range wilds {
+			wm.addPattern(p)
+		}
+		all := append([]*wildcard(nil), wm.wild...)
+		wm.gatherContains()
+		if fold && wm.contains == nil {
+			t.Fatal("no contains set gathered")
+		}
+		for n := 0; n < 20000; n++ {
+			var b strings.Builder
+			for k := rnd.IntN(8); k >= 0; k-- {
+				b.WriteString(pieces[rnd.IntN(len(pieces))])
+			}
+			s := b.String()
+			want := false
+			for _, re := range plain {
+				want = want || re.MatchString(s)
+			}
+			if got := m.matchPatterns(s); got != want {
+				t.Fatalf("fold %v: regexes on %q: got %v, want %v", fold, s, got, want)
+			}
+			wantW := false
+			for _, w := range all {
+				wantW = wantW || w.match(s)
+			}
+			if got := wm.matchPatterns(s); got != wantW {
+				t.Fatalf("fold %v: wildcards on %q: got %v, want %v", fold, s, got, wantW)
+			}
+		}
+	}
+}
+
+func TestLowerASCII(t *testing.T) {
+	for _, s := range []string{"", "A", "Hello, World! @[`{ AZaz09", strings.Repeat("MiXeD cAsE 123 ", 20)} {
+		if got, want := string(appendLowerASCII(nil, s)), strings.ToLower(s); got != want {
+			t.Errorf("appendLowerASCII(%q) = %q, want %q", s, got, want)
+		}
+		if !asciiString(s) {
+			t.Errorf("asciiString(%q) = false", s)
+		}
+	}
+	if asciiString("abcdefgh\u212a") || asciiString("abcdefghijklmnopé") {
+		t.Error("asciiString accepts non-ASCII")
+	}
+}

@@ -1,0 +1,121 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"unsafe"
+)
+
+// stateCache keeps the decoded form of the state records the engine wrote
+// last, beside the exact bytes it wrote, so that a busy group's record is
+// not decoded again on its next event.
+//
+// A cached value is used only when the store hands back the very slice the
+// engine put (same address and length): the Memory store and the Badger
+// View's pending changes return what was put, so a hit is the engine's own
+// last write. Anything else — a value read back from Badger after the write
+// set was applied (a copy), the store's content after a Discard, a restore
+// from the changelog — is a different slice and is decoded. Values put are
+// never modified (the Store contract), so equal identity means equal bytes.
+//
+// load takes the entry out: the caller owns and may change the value, and
+// save puts it back with its new bytes. A failure in between leaves no entry,
+// so the next load decodes what the store holds.
+//
+// The cache has two generations of at most cacheBytes of encoded state
+// each: when the current one is full it becomes the old one, and the old one
+// is dropped. Busy groups stay; a stream of distinct keys costs at most two
+// generations.
+type stateCache struct {
+	cur, old   map[string]cachedState
+	curBytes   int
+	limitBytes int
+}
+
+type cachedState struct {
+	raw []byte
+	v   any
+}
+
+// cacheBytes bounds the encoded bytes of one generation; the decoded
+// values take about two to three times as much.
+const cacheBytes = 2 << 20
+
+func newStateCache() *stateCache {
+	return &stateCache{cur: map[string]cachedState{}, limitBytes: cacheBytes}
+}
+
+// take returns and removes the decoded value cached for key if raw is the
+// slice it was cached with.
+func (c *stateCache) take(key string, raw []byte) (any, bool) {
+	if len(raw) == 0 {
+		return nil, false
+	}
+	e, ok := c.cur[key]
+	if ok {
+		delete(c.cur, key)
+	} else if e, ok = c.old[key]; ok {
+		delete(c.old, key)
+	}
+	if !ok || len(e.raw) != len(raw) || unsafe.SliceData(e.raw) != unsafe.SliceData(raw) {
+		return nil, false
+	}
+	return e.v, true
+}
+
+// put caches v as the decoded form of raw under key.
+func (c *stateCache) put(key string, raw []byte, v any) {
+	if len(raw) == 0 || len(raw) > c.limitBytes/16 {
+		return
+	}
+	if c.curBytes+len(raw) > c.limitBytes {
+		c.old, c.cur, c.curBytes = c.cur, make(map[string]cachedState, len(c.cur)), 0
+	}
+	c.cur[key] = cachedState{raw: raw, v: v}
+	c.curBytes += len(raw)
+}
+
+// loadState returns the state record of key, decoded (or taken from the
+// cache), and whether it exists; a new zero record when it does not.
+func loadState[T any](en *Engine, key string) (*T, bool, error) {
+	st, _, ok, err := loadStateRaw[T](en, key)
+	return st, ok, err
+}
+
+// loadStateRaw is loadState that also returns the stored bytes, for
+// keepState.
+func loadStateRaw[T any](en *Engine, key string) (*T, []byte, bool, error) {
+	raw, ok, err := en.store.Get(key)
+	if err != nil || !ok {
+		return new(T), nil, false, err
+	}
+	if v, hit := en.cache.take(key, raw); hit {
+		if st, ok := v.(*T); ok {
+			return st, raw, true, nil
+		}
+	}
+	st := new(T)
+	if err := json.Unmarshal(raw, st); err != nil {
+		return nil, nil, false, fmt.Errorf("state %q: %w", key, err)
+	}
+	return st, raw, true, nil
+}
+
+// keepState caches st, loaded from raw and left unchanged, again.
+func keepState[T any](en *Engine, key string, raw []byte, st *T) {
+	en.cache.put(key, raw, st)
+}
+
+// saveState writes the state record of key and caches it. The caller must
+// not change st afterwards: the cache hands it to the next loadState.
+func saveState[T any](en *Engine, key string, st *T) error {
+	raw, err := marshalState(st, &en.encBuf)
+	if err != nil {
+		return err
+	}
+	if err := en.store.Put(key, raw); err != nil {
+		return err
+	}
+	en.cache.put(key, raw, st)
+	return nil
+}
