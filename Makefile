@@ -4,6 +4,7 @@
 #   make test    everything CI runs: formatting, vet, unit tests, rule tests, a short fuzz
 #   make bench   Go benchmarks of the hot path
 #   make fuzz    longer fuzzing of the decoders and the EQL parser (FUZZTIME=60s each)
+#   make helm-lint  `helm lint --strict` of deploy/helm/bedrockwatch with the pinned helm CLI
 
 GO       ?= go
 BIN      := bin/bedrockwatch
@@ -56,5 +57,20 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# make bench-e2e: `bedrockwatch bench` on generated traffic, embedded broker: the consume
+# ceiling, the service end to end, latency at half load, CPU, memory and alerts (bench/)
+.PHONY: bench-e2e
+bench-e2e:
+	$(GO) run ./cmd/bedrockwatch bench --duration 60s
+
 clean:
 	rm -rf bin
+
+# helm lint with the helm CLI built from the Go module proxy at a pinned version. Not part of
+# `make test`: the first run builds helm (about 4 minutes on a fresh module cache); the same lint
+# runs in `make unit` through Helm's Go packages (TestChartLint in deploy/helm).
+HELM_VERSION ?= v3.22.0
+.PHONY: helm-lint
+helm-lint:
+	$(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) lint --strict deploy/helm/bedrockwatch
+	$(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) lint --strict deploy/helm/bedrockwatch -f deploy/helm/testdata/all-on.yaml

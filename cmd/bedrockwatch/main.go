@@ -37,6 +37,7 @@ func commands() []command {
 		{"replay", "run the rules over files of telemetry; alerts as CloudEvents on stdout", runReplay},
 		{"rules", "list, validate and test detection rules", runRules},
 		{"alerts", "follow the alert topic and print each alert (read_committed)", runAlerts},
+		{"bench", "measure throughput, latency and memory on generated traffic", runBench},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "bedrockwatch", version)
 			return nil
