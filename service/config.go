@@ -99,6 +99,9 @@ type Config struct {
 	// IdleAdvance: a partition that received nothing for this long moves its
 	// watermark on by the processing time that passed, so windows close.
 	IdleAdvance time.Duration
+	// InputIdle is how long an input partition read to its end must give
+	// nothing before it stops holding the watermark back.
+	InputIdle time.Duration
 	// WarmCacheTTL is how long a revoked partition's local state is kept in
 	// case it comes back.
 	WarmCacheTTL time.Duration
@@ -112,7 +115,7 @@ func DefaultConfig() Config {
 		Brokers: []string{"localhost:9092"}, Topics: DefaultTopics(), Group: "bedrockwatch",
 		StateDir: "bedrockwatch-state", Partitions: 6, ReplicationFactor: 3,
 		Engine: processor.DefaultConfig(), Decode: schemas.DefaultConfig(), State: state.DefaultOptions(),
-		MaxPollRecords: 5000, IdleAdvance: time.Minute, WarmCacheTTL: 10 * time.Minute,
+		MaxPollRecords: 5000, IdleAdvance: time.Minute, InputIdle: 2 * time.Second, WarmCacheTTL: 10 * time.Minute,
 		TransactionTimeout: 60 * time.Second,
 	}
 }

@@ -1,7 +1,7 @@
 package service
 
 import (
-	"encoding/json"
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/bedrockwatch/bedrockwatch/processor"
 	"github.com/bedrockwatch/bedrockwatch/schemas"
+	"github.com/bedrockwatch/bedrockwatch/service/cekafka"
 )
 
 // Headers of the records bedrockwatch writes.
@@ -117,18 +118,13 @@ func dlqRecord(topic string, r *kgo.Record, index int, reason, detail string) *k
 }
 
 // alertRecord is alert a as a structured-mode CloudEvent keyed by its
-// partition key.
+// partition key (cekafka is the one mapping of CloudEvents to records).
 func alertRecord(topic string, a *schemas.Alert) (*kgo.Record, error) {
 	ev, err := a.CloudEvent()
 	if err != nil {
 		return nil, err
 	}
-	v, err := json.Marshal(ev)
-	if err != nil {
-		return nil, err
-	}
-	return &kgo.Record{Topic: topic, Key: []byte(a.PartitionKey()), Value: v,
-		Headers: []kgo.RecordHeader{{Key: "content-type", Value: []byte("application/cloudevents+json; charset=UTF-8")}}}, nil
+	return cekafka.Record(context.Background(), ev, topic, []byte(a.PartitionKey()))
 }
 
 // changelogRecord is a state change of partition p: the value, or a

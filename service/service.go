@@ -65,6 +65,7 @@ type Service struct {
 
 	maxTime   time.Time // highest event time seen by this replica
 	minTime   time.Time // lowest event time seen by this replica (learning starts)
+	appliedWM time.Time // the watermark the engines were last advanced to
 	lastEvent time.Time // processing time of the last event
 	idleFrom  time.Time // watermark the idle clock started from
 
@@ -86,13 +87,20 @@ type assignment struct {
 type inputPart struct {
 	assigned time.Time
 	max      time.Time
+	next     int64     // offset after the last record read
+	lastRead time.Time // processing time records last came
 	seen     bool
 	caughtUp bool
 }
 
-// quietInput is how long an assigned input partition may give nothing
-// before it counts as read to its end (empty, or nothing new).
-const quietInput = 500 * time.Millisecond
+// quiet reports whether ip no longer holds the watermark back: it was read
+// to its end (or never had a record) and nothing came for idle.
+func (ip *inputPart) quiet(idle time.Duration) bool {
+	if !ip.seen {
+		return time.Since(ip.assigned) >= idle
+	}
+	return ip.caughtUp && time.Since(ip.lastRead) >= idle
+}
 
 // partition is the state of one owned partition of the events topic.
 type partition struct {
@@ -253,7 +261,7 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		}
 		n := fetches.NumRecords()
 		idle := n == 0 && s.idleDue()
-		if n == 0 && !idle {
+		if n == 0 && !idle && !s.watermark(false).After(s.appliedWM) {
 			continue
 		}
 		if err := s.transact(fetches, idle); err != nil {
@@ -361,12 +369,11 @@ func (s *Service) idleDue() bool {
 
 // watermark is the replica's watermark, aligned over its input partitions
 // as Flink aligns sources: the highest event time read from the slowest
-// input partition that still has records to give, minus the allowed
-// lateness — so a partition racing ahead does not make the others' events
-// late. Partitions read to their end do not hold it back; when all are, it
-// is the highest event time read. It is zero (hold) while an assigned
-// partition has not answered yet. While the replica is idle it moves on by
-// processing time.
+// input partition, minus the allowed lateness — so a partition racing ahead
+// does not make the others' events late. A partition read to its end that
+// has been quiet for InputIdle (or never had a record) does not hold it
+// back; when none holds it, it is the highest event time read. While the
+// replica is idle it moves on by processing time.
 func (s *Service) watermark(idle bool) time.Time {
 	var lo, hi time.Time
 	lagging := false
@@ -375,11 +382,11 @@ func (s *Service) watermark(idle bool) time.Time {
 			if ip.max.After(hi) {
 				hi = ip.max
 			}
-			if !ip.seen && time.Since(ip.assigned) < quietInput {
-				return time.Time{}
-			}
-			if ip.caughtUp || !ip.seen {
+			if ip.quiet(s.cfg.InputIdle) {
 				continue
+			}
+			if !ip.seen {
+				return time.Time{} // not heard from yet: hold
 			}
 			if !lagging || ip.max.Before(lo) {
 				lo, lagging = ip.max, true
@@ -418,10 +425,12 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 			return
 		}
 		if len(fp.Records) == 0 {
-			// A partition the fetch answered for with nothing new is
-			// read to its end.
-			if ip := s.inputs[fp.Topic][fp.Partition]; ip != nil && fp.Err == nil {
-				ip.seen, ip.caughtUp = true, true
+			// An empty answer says nothing of where the consumer is (a
+			// fetch may stop at its size limit), except for a partition
+			// with no records at all, or one read up to its end.
+			ip := s.inputs[fp.Topic][fp.Partition]
+			if ip != nil && fp.Err == nil && ip.seen && ip.next >= fp.HighWatermark {
+				ip.caughtUp = true
 			}
 			return
 		}
@@ -438,7 +447,7 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 				abort = true // revoked while polled
 				return
 			}
-			ip.seen, ip.caughtUp = true, last+1 >= fp.HighWatermark
+			ip.seen, ip.next, ip.caughtUp, ip.lastRead = true, last+1, last+1 >= fp.HighWatermark, time.Now()
 		}
 		for _, r := range fp.Records {
 			var err error
@@ -461,6 +470,9 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 	})
 	if !abort {
 		wm := s.watermark(idle)
+		if wm.After(s.appliedWM) {
+			s.appliedWM = wm
+		}
 		for _, pt := range s.parts {
 			for id, en := range pt.engines {
 				before := en.Watermark()
@@ -598,11 +610,11 @@ func (s *Service) processRouted(ctx context.Context, r *kgo.Record) error {
 		ev.Dataset = h.dataset
 	}
 	en := pt.engines[rt.ID]
-	late := en.Stats().Late
+	late := en.Late()
 	if err := en.Process(ev); err != nil {
 		return err
 	}
-	if d := en.Stats().Late - late; d > 0 {
+	if d := en.Late() - late; d > 0 {
 		s.met.Late(ctx, d)
 	}
 	pt.dirty[rt.ID] = true
@@ -696,7 +708,7 @@ func (s *Service) rollback() {
 			s.log.Error("reopening engines", "partition", pt.p, "error", err)
 		}
 	}
-	s.maxTime = time.Time{}
+	s.maxTime, s.appliedWM = time.Time{}, time.Time{}
 	for _, pt := range s.parts {
 		for _, en := range pt.engines {
 			if wm := en.Watermark(); !wm.IsZero() {

@@ -55,6 +55,9 @@ func ids(as []servicetest.Alert) []string {
 func TestEndToEndEqualsReplay(t *testing.T) {
 	brokers, prefix, _ := servicetest.Brokers(t, 3)
 	cfg := servicetest.Config(t, brokers, prefix, "replica-0", t.TempDir())
+	// Records come one at a time and each is waited for: a partition read
+	// to its end is quiet at once, as replay's single stream is.
+	cfg.InputIdle = 10 * time.Millisecond
 	files, _ := filepath.Glob("../testdata/demo/*")
 	var all [][]byte
 	var in []servicetest.Input

@@ -89,16 +89,7 @@ func parseAlertsFlags(args []string, stderr io.Writer) (*alertsFlags, error) {
 	fs.BoolVar(&f.json, "json", false, "print each alert as its CloudEvent, one JSON object a line")
 	fs.IntVar(&f.count, "count", 0, "stop after this many alerts (0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop when no record came for this long (0: wait forever); with --count, not reaching it is an error")
-	fs.BoolVar(&f.tls.Enabled, "tls", false, "connect to the brokers with TLS")
-	fs.StringVar(&f.tls.CAFile, "tls-ca-file", "", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's)")
-	fs.StringVar(&f.tls.CertFile, "tls-cert-file", "", "PEM client certificate, for mutual TLS")
-	fs.StringVar(&f.tls.KeyFile, "tls-key-file", "", "PEM key of --tls-cert-file")
-	fs.StringVar(&f.tls.ServerName, "tls-server-name", "", "server name to verify in the brokers' certificates (default: the broker host)")
-	fs.BoolVar(&f.tls.InsecureSkipVerify, "tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
-	fs.StringVar(&f.sasl.Mechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM (credentials from the AWS_* environment)")
-	fs.StringVar(&f.sasl.Username, "sasl-username", "", "SASL user name")
-	fs.StringVar(&f.sasl.Password, "sasl-password", "", "SASL password (prefer the environment variable or --sasl-password-file)")
-	fs.StringVar(&f.passFile, "sasl-password-file", "", "file holding the SASL password (a mounted Secret)")
+	addKafkaFlags(fs, &f.tls, &f.sasl, &f.passFile)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}

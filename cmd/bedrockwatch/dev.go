@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/bedrockwatch/bedrockwatch/schemas"
 	"github.com/bedrockwatch/bedrockwatch/service"
+	"github.com/bedrockwatch/bedrockwatch/service/cekafka"
 )
 
 const devHelp = `
@@ -121,6 +120,10 @@ Ctrl-C stops.
 		return serve(ctx, &f, stderr)
 	}
 
+	// The demo produces one record at a time and waits for each, so an
+	// input partition read to its end is quiet at once: the service then
+	// sees the stream as replay does.
+	f.cfg.InputIdle = 10 * time.Millisecond
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
@@ -139,18 +142,6 @@ Ctrl-C stops.
 	}
 	fmt.Fprintf(stderr, "bedrockwatch dev: %d alert(s)\n", count)
 	return err
-}
-
-// demoTopic names the input topic of a demo file by its name.
-func demoTopic(t service.Topics, file string) string {
-	b := strings.ToLower(filepath.Base(file))
-	switch {
-	case strings.Contains(b, "invocation") || strings.Contains(b, "prompt") || strings.Contains(b, "splunk"):
-		return t.Invocations
-	case strings.Contains(b, "endpoint") || strings.Contains(b, "process"):
-		return t.Endpoint
-	}
-	return t.CloudTrail
 }
 
 // produceDemo produces the files of dir, in name order, one record at a
@@ -188,18 +179,12 @@ func produceDemo(ctx context.Context, cl *kgo.Client, adm *kadm.Client, cfg serv
 			return n, fmt.Errorf("%s: %w", file, err)
 		}
 		for _, m := range msgs {
-			var key []byte
-			dec.Decode(m, schemas.Origin{}, func(rec schemas.Record) {
-				if key == nil && rec.Event != nil {
-					key = []byte(rec.Event.Subject())
-				}
-			})
-			rec := &kgo.Record{Topic: demoTopic(cfg.Topics, file), Key: key, Value: m}
+			rec := &kgo.Record{Topic: service.InputTopicFor(cfg.Topics, file), Key: service.RecordKey(dec, m), Value: m}
 			if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
 				return n, err
 			}
 			n++
-			if err := waitCaughtUp(ctx, adm, cfg, time.Minute); err != nil {
+			if err := service.WaitCaughtUp(ctx, adm, cfg, time.Minute); err != nil {
 				return n, err
 			}
 		}
@@ -207,29 +192,8 @@ func produceDemo(ctx context.Context, cl *kgo.Client, adm *kadm.Client, cfg serv
 	return n, nil
 }
 
-func waitCaughtUp(ctx context.Context, adm *kadm.Client, cfg service.Config, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	stable := 0
-	for time.Now().Before(deadline) {
-		ok, _ := service.CaughtUp(ctx, adm, cfg)
-		if ok {
-			if stable++; stable == 2 {
-				return nil
-			}
-		} else {
-			stable = 0
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("the service did not consume its input within %s", timeout)
-}
-
 // printAlerts prints the alerts of topic, read_committed, one text line
-// pair each, until none came for a second.
+// each (as `bedrockwatch alerts` prints them), until none came for a second.
 func printAlerts(ctx context.Context, brokers []string, topic string, w io.Writer) (int, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -248,7 +212,12 @@ func printAlerts(ctx context.Context, brokers []string, topic string, w io.Write
 		fs.EachRecord(func(r *kgo.Record) {
 			got++
 			n++
-			writeAlertLine(out, r.Value)
+			ev, err := cekafka.Event(r)
+			if err != nil {
+				fmt.Fprintf(out, "(not an alert CloudEvent: %v)\n", err)
+				return
+			}
+			writeEventLine(out, ev)
 		})
 		if got == 0 {
 			quiet++
@@ -257,23 +226,4 @@ func printAlerts(ctx context.Context, brokers []string, topic string, w io.Write
 		}
 	}
 	return n, out.Flush()
-}
-
-// writeAlertLine prints a structured-mode alert CloudEvent as the text
-// output of replay prints an alert.
-func writeAlertLine(w io.Writer, raw []byte) {
-	var ce struct {
-		Time    time.Time `json:"time"`
-		Subject string    `json:"subject"`
-		Data    struct {
-			Rule    struct{ ID, Severity string } `json:"rule"`
-			Summary string                        `json:"summary"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &ce); err != nil {
-		fmt.Fprintf(w, "(not an alert CloudEvent: %v)\n", err)
-		return
-	}
-	fmt.Fprintf(w, "%s  %-8s  %-50s  %s\n    %s\n", ce.Time.UTC().Format(time.RFC3339), strings.ToUpper(ce.Data.Rule.Severity),
-		ce.Data.Rule.ID, ce.Subject, ce.Data.Summary)
 }

@@ -96,20 +96,26 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, withBrokers bool) {
 	fs.DurationVar(&c.TransactionTimeout, "transaction-timeout", c.TransactionTimeout, "Kafka transaction timeout")
 	fs.StringVar(&f.rulesDir, "rules", "", "directory of rule files that add to or override the built-in pack by id (read at start)")
 	fs.StringVar(&f.prices, "prices", "", pricesUsage)
-	fs.BoolVar(&c.TLS.Enabled, "tls", false, "connect to the brokers with TLS")
-	fs.StringVar(&c.TLS.CAFile, "tls-ca-file", "", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's)")
-	fs.StringVar(&c.TLS.CertFile, "tls-cert-file", "", "PEM client certificate, for mutual TLS")
-	fs.StringVar(&c.TLS.KeyFile, "tls-key-file", "", "PEM key of --tls-cert-file")
-	fs.StringVar(&c.TLS.ServerName, "tls-server-name", "", "server name to verify in the brokers' certificates (default: the broker host)")
-	fs.BoolVar(&c.TLS.InsecureSkipVerify, "tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
-	fs.StringVar(&c.SASL.Mechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM (credentials from the AWS_* environment)")
-	fs.StringVar(&c.SASL.Username, "sasl-username", "", "SASL user name")
-	fs.StringVar(&c.SASL.Password, "sasl-password", "", "SASL password (prefer the environment variable or --sasl-password-file)")
-	fs.StringVar(&f.passFile, "sasl-password-file", "", "file holding the SASL password (a mounted Secret)")
+	addKafkaFlags(fs, &c.TLS, &c.SASL, &f.passFile)
 	fs.StringVar(&f.metrics, "metrics-addr", ":9090", "address of the HTTP server for /metrics, /healthz and /readyz (empty: none)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "json", "json or text")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on --metrics-addr")
+}
+
+// addKafkaFlags defines the TLS and SASL flags every command that talks to
+// Kafka shares (run, dev, alerts).
+func addKafkaFlags(fs *flag.FlagSet, t *service.TLS, s *service.SASL, passFile *string) {
+	fs.BoolVar(&t.Enabled, "tls", false, "connect to the brokers with TLS")
+	fs.StringVar(&t.CAFile, "tls-ca-file", "", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's)")
+	fs.StringVar(&t.CertFile, "tls-cert-file", "", "PEM client certificate, for mutual TLS")
+	fs.StringVar(&t.KeyFile, "tls-key-file", "", "PEM key of --tls-cert-file")
+	fs.StringVar(&t.ServerName, "tls-server-name", "", "server name to verify in the brokers' certificates (default: the broker host)")
+	fs.BoolVar(&t.InsecureSkipVerify, "tls-insecure-skip-verify", false, "do not verify the brokers' certificates (testing only)")
+	fs.StringVar(&s.Mechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM (credentials from the AWS_* environment)")
+	fs.StringVar(&s.Username, "sasl-username", "", "SASL user name")
+	fs.StringVar(&s.Password, "sasl-password", "", "SASL password (prefer the environment variable or --sasl-password-file)")
+	fs.StringVar(passFile, "sasl-password-file", "", "file holding the SASL password (a mounted Secret)")
 }
 
 // finish completes the service configuration after the flags are parsed;

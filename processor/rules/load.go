@@ -80,12 +80,20 @@ func LoadDir(dir string) ([]*Rule, error) {
 // that are valid and an error joining a *Problem for every problem found in
 // any file, so a caller can report them all. label prefixes file names in
 // problems and is recorded as each rule's Origin. Two files with the same id
-// are a problem.
+// are a problem. Hidden entries (names starting with ".") are skipped: a
+// Kubernetes ConfigMap mounted as a directory holds every file twice, once
+// under "..data" and "..<timestamp>".
 func LoadFS(fsys fs.FS, root, label string) ([]*Rule, error) {
 	var files []string
 	err := fs.WalkDir(fsys, root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if path != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
 		}
 		if !d.IsDir() && IsRuleFile(path) {
 			files = append(files, path)

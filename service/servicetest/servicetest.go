@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -110,31 +109,13 @@ func Messages(t testing.TB, files ...string) [][]byte {
 	return out
 }
 
-// TopicFor names the input topic of cfg for a file by its name: invocation
-// logs and endpoint events by the usual words, else CloudTrail.
-func TopicFor(cfg service.Config, file string) string {
-	b := strings.ToLower(filepath.Base(file))
-	switch {
-	case strings.Contains(b, "invocation") || strings.Contains(b, "prompt") || strings.Contains(b, "splunk"):
-		return cfg.Topics.Invocations
-	case strings.Contains(b, "endpoint") || strings.Contains(b, "process") || strings.Contains(b, "sysmon"):
-		return cfg.Topics.Endpoint
-	}
-	return cfg.Topics.CloudTrail
-}
+// TopicFor names the input topic of cfg for a file (service.InputTopicFor).
+func TopicFor(cfg service.Config, file string) string { return service.InputTopicFor(cfg.Topics, file) }
 
-// Key returns the record key a producer would give msg: the access key id
-// of its first event, else the principal, else the host (Event.Subject).
-func Key(msg []byte) []byte {
-	var key []byte
-	dec, _ := schemas.NewDecoder(schemas.DefaultConfig())
-	dec.Decode(msg, schemas.Origin{}, func(r schemas.Record) {
-		if key == nil && r.Event != nil {
-			key = []byte(r.Event.Subject())
-		}
-	})
-	return key
-}
+var keyDecoder, _ = schemas.NewDecoder(schemas.DefaultConfig())
+
+// Key returns the record key a producer would give msg (service.RecordKey).
+func Key(msg []byte) []byte { return service.RecordKey(keyDecoder, msg) }
 
 // Produce writes msgs to topic keyed by Key and waits for them.
 func Produce(t testing.TB, cl *kgo.Client, topic string, msgs [][]byte) {
@@ -284,29 +265,14 @@ func ProducePaced(t testing.TB, cl *kgo.Client, in []Input, gap time.Duration) {
 	}
 }
 
-// Drain waits until group has consumed everything in the input topics and
-// the events topic of cfg (committed offsets at the end, twice in a row),
-// or timeout. The events topic is written in transactions, so its end holds
-// a commit marker the group never commits past: one offset short is done.
+// Drain waits until cfg's group has consumed everything in the input
+// topics and the events topic (service.WaitCaughtUp), or fails the test.
 func Drain(t testing.TB, brokers []string, cfg service.Config, timeout time.Duration) {
 	t.Helper()
 	adm := kadm.NewClient(Client(t, brokers))
-	deadline := time.Now().Add(timeout)
-	stable := 0
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		done, _ := service.CaughtUp(ctx, adm, cfg)
-		cancel()
-		if done {
-			if stable++; stable == 2 {
-				return
-			}
-		} else {
-			stable = 0
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := service.WaitCaughtUp(context.Background(), adm, cfg, timeout); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("group %s did not consume its inputs within %s", cfg.Group, timeout)
 }
 
 // ProduceDrained writes the inputs one at a time and waits for the service
