@@ -3,9 +3,11 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,17 +49,34 @@ func crashWorkload(n, keys int) []servicetest.Input {
 }
 
 // TestServiceChild is not a test: it is the service run as a child process
-// by TestCrashNoLossNoDuplicates, which kills it.
+// by the drills (TestCrashNoLossNoDuplicates, TestRebalanceDrill), which
+// kill it or stop it. The environment says where and as whom it runs:
+// BW_CHILD_BROKERS, BW_CHILD_PREFIX (topic and group prefix),
+// BW_CHILD_INSTANCE, BW_CHILD_STATE, and BW_CHILD_SESSION (a group session
+// timeout, so that a replica that leaves without a word frees its
+// partitions sooner than the 45s default). SIGTERM stops it gracefully, as
+// Kubernetes does; it logs as text on stderr.
 func TestServiceChild(t *testing.T) {
 	if os.Getenv("BW_CHILD_BROKERS") == "" {
-		t.Skip("run by TestCrashNoLossNoDuplicates")
+		t.Skip("run by the crash and rebalance drills")
 	}
-	cfg := servicetest.Config(t, strings.Split(os.Getenv("BW_CHILD_BROKERS"), ","), "", os.Getenv("BW_CHILD_INSTANCE"), os.Getenv("BW_CHILD_STATE"))
-	svc, err := service.New(cfg, service.Options{})
+	cfg := servicetest.Config(t, strings.Split(os.Getenv("BW_CHILD_BROKERS"), ","), os.Getenv("BW_CHILD_PREFIX"),
+		os.Getenv("BW_CHILD_INSTANCE"), os.Getenv("BW_CHILD_STATE"))
+	opt := service.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	if v := os.Getenv("BW_CHILD_SESSION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("BW_CHILD_SESSION: %v", err)
+		}
+		opt.ClientOpts = append(opt.ClientOpts, kgo.SessionTimeout(d), kgo.HeartbeatInterval(d/6))
+	}
+	svc, err := service.New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Run(context.Background()); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := svc.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -66,16 +85,17 @@ func TestServiceChild(t *testing.T) {
 // points while 100k records flow, and restarted on its state directory,
 // gives every alert exactly once (read_committed): none lost, none
 // duplicated; the restarts restore Badger from the checkpoint and the
-// changelog tail.
+// changelog tail. -short: 20k records and 2 kills; BEDROCKWATCH_CHAOS
+// (make chaos): 200k records and 8 kills.
 func TestCrashNoLossNoDuplicates(t *testing.T) {
 	n, keys, kills := 100_000, 2_000, 4
-	if testing.Short() {
+	switch {
+	case servicetest.Chaos():
+		n, keys, kills = 200_000, 4_000, 8
+	case testing.Short():
 		n, keys, kills = 20_000, 400, 2
 	}
 	brokers, prefix, _ := servicetest.Brokers(t, 3)
-	if prefix != "" {
-		t.Skip("the child processes use the default topic names")
-	}
 	stateDir := t.TempDir()
 	cfg := servicetest.Config(t, brokers, prefix, "crash-0", stateDir)
 	in := crashWorkload(n, keys)
@@ -92,7 +112,8 @@ func TestCrashNoLossNoDuplicates(t *testing.T) {
 
 	start := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestServiceChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "BW_CHILD_BROKERS="+strings.Join(brokers, ","), "BW_CHILD_INSTANCE=crash-0", "BW_CHILD_STATE="+stateDir)
+		cmd.Env = append(os.Environ(), "BW_CHILD_BROKERS="+strings.Join(brokers, ","), "BW_CHILD_PREFIX="+prefix,
+			"BW_CHILD_INSTANCE=crash-0", "BW_CHILD_STATE="+stateDir)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -124,6 +145,7 @@ func TestCrashNoLossNoDuplicates(t *testing.T) {
 	got := servicetest.ReadAlerts(t, brokers, cfg.Topics.Alerts, len(want), time.Second, time.Minute)
 	missing, extra, dups := servicetest.Compare(want, got)
 	t.Logf("alerts expected %d, got %d, duplicates %d, lost %d, unexpected %d", len(want), len(got), len(dups), len(missing), len(extra))
+	servicetest.ReportDrill(t, "crash", len(want), len(got), len(dups), len(missing), len(extra))
 	if len(missing)+len(extra)+len(dups) > 0 {
 		for i, a := range missing {
 			if i < 5 {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/bedrockwatch/bedrockwatch/processor"
 	"github.com/bedrockwatch/bedrockwatch/schemas"
@@ -28,6 +30,7 @@ type Metrics interface {
 	EventToAlert(ctx context.Context, rule string, seconds float64)
 	SetLag(topic string, partition int32, lag int64)
 	DropPartition(topic string, partition int32)
+	DropStatePartition(partition int32)
 	SetWatermarkDelay(partition int32, seconds float64)
 	SetRestore(partition int32, remaining int64)
 	SetStateSize(lsm, vlog int64)
@@ -38,8 +41,13 @@ type Metrics interface {
 type Options struct {
 	Logger  *slog.Logger
 	Metrics Metrics
-	// ClientOpts are added to every Kafka client (tests: kotel hooks).
+	// ClientOpts are added to every Kafka client: franz-go's kotel hooks,
+	// which carry W3C trace context in record headers.
 	ClientOpts []kgo.Opt
+	// TracerProvider makes the service's own spans: one per input batch,
+	// and one per alert linked to the spans of the events that raised it
+	// (nil: none).
+	TracerProvider trace.TracerProvider
 }
 
 // Service is one replica of the consumer group.
@@ -47,6 +55,9 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	met    Metrics
+	tracer trace.Tracer
+	traced bool      // a TracerProvider was given
+	spans  spanIndex // trace context of recent routed events, by event id
 	extra  []kgo.Opt
 	routes map[string]*processor.Route
 	order  []*processor.Route
@@ -57,6 +68,7 @@ type Service struct {
 	adm    *kadm.Client
 	base   []kgo.Opt
 	parts  map[int32]*partition // owned events partitions, restored
+	warm   map[int32]time.Time  // revoked events partitions whose local state is kept: since when
 	inputs map[string]map[int32]*inputPart
 	curMax time.Time // highest event time of the input record being decoded
 
@@ -66,6 +78,12 @@ type Service struct {
 	maxTime   time.Time // highest event time seen by this replica
 	minTime   time.Time // lowest event time seen by this replica (learning starts)
 	appliedWM time.Time // the watermark the engines were last advanced to
+	// The events this replica routed hold the watermark until processed:
+	// routedTo is, per events partition, the offset of the last one
+	// committed; wmPending the watermark its inputs allowed at the last
+	// commit, which the engines take once those events are processed here.
+	routedTo  map[int32]int64
+	wmPending time.Time
 	lastEvent time.Time // processing time of the last event
 	idleFrom  time.Time // watermark the idle clock started from
 
@@ -88,16 +106,23 @@ type inputPart struct {
 	assigned time.Time
 	max      time.Time
 	next     int64     // offset after the last record read
-	lastRead time.Time // processing time records last came
+	lastRead time.Time // processing time records with events last came
 	seen     bool
 	caughtUp bool
+	// nothingToRead: never read from, and checkUnread found the group's committed
+	// offset at the partition's end; checked is when it last looked.
+	nothingToRead bool
+	checked       time.Time
 }
 
 // quiet reports whether ip no longer holds the watermark back: it was read
-// to its end (or never had a record) and nothing came for idle.
+// to its end (or has nothing to read) and nothing came for idle. A
+// partition not read from yet that has records waiting — after a restart
+// with a backlog, the partitions the first polls do not reach — holds it
+// until it is read, or its events would all be late.
 func (ip *inputPart) quiet(idle time.Duration) bool {
 	if !ip.seen {
-		return time.Since(ip.assigned) >= idle
+		return ip.nothingToRead && time.Since(ip.assigned) >= idle
 	}
 	return ip.caughtUp && time.Since(ip.lastRead) >= idle
 }
@@ -109,6 +134,8 @@ type partition struct {
 	engines map[string]*processor.Engine // by route id
 	dirty   map[string]bool              // engines whose clock moved in this batch
 	lastCL  int64                        // changelog offset of the last record produced for p in this batch, -1 none
+	read    int64                        // offset of the last record processed, -1 none
+	readOK  int64                        // read as of the last commit
 }
 
 // batch is the work of one transaction.
@@ -117,6 +144,9 @@ type batch struct {
 	errMu      sync.Mutex
 	alerts     []*schemas.Alert
 	produced   int
+	committed  []*schemas.Alert // produced alerts, counted once the transaction commits
+	routed     map[int32]int64  // events partition: offset of the last event routed (errMu)
+	wmCand     time.Time        // the watermark the inputs allow, pending at commit
 }
 
 // New checks cfg and returns a Service; Run connects.
@@ -130,12 +160,17 @@ func New(cfg Config, opt Options) (*Service, error) {
 	if opt.Metrics == nil {
 		opt.Metrics = nopMetrics{}
 	}
+	traced := opt.TracerProvider != nil
+	if !traced {
+		opt.TracerProvider = noop.NewTracerProvider()
+	}
 	dec, err := schemas.NewDecoder(cfg.Decode)
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: opt.Logger, met: opt.Metrics, extra: opt.ClientOpts, dec: dec,
-		routes: map[string]*processor.Route{}, parts: map[int32]*partition{}, inputs: map[string]map[int32]*inputPart{}}
+		tracer: opt.TracerProvider.Tracer(tracerName), traced: traced, spans: newSpanIndex(spanIndexSize),
+		routes: map[string]*processor.Route{}, parts: map[int32]*partition{}, warm: map[int32]time.Time{}, inputs: map[string]map[int32]*inputPart{}}
 	s.cfg.Engine.ExternalWatermark = true
 	s.order = processor.Routes(cfg.Rules)
 	for _, rt := range s.order {
@@ -214,7 +249,7 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.RecordPartitioner(partitioner{manual: s.cfg.Topics.Changelog, keyed: kgo.StickyKeyPartitioner(nil)}),
-		kgo.ProducerBatchMaxBytes(4<<20),
+		kgo.ProducerBatchMaxBytesFn(batchMaxBytes(s.cfg)),
 		kgo.MaxBufferedRecords(1<<17),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.queue(true, m) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.queue(false, m) }),
@@ -254,11 +289,15 @@ func (s *Service) Run(ctx context.Context) (err error) {
 			}
 			return err
 		}
+		if err := s.expireWarm(); err != nil {
+			return err
+		}
 		if time.Since(lastSize) > 15*time.Second {
 			lsm, vlog := s.db.Size()
 			s.met.SetStateSize(lsm, vlog)
 			lastSize = time.Now()
 		}
+		s.noteEmpty(fetches)
 		n := fetches.NumRecords()
 		idle := n == 0 && s.idleDue()
 		if n == 0 && !idle && !s.watermark(false).After(s.appliedWM) {
@@ -309,31 +348,103 @@ func (s *Service) applyAssignments(ctx context.Context) error {
 			if pt := s.parts[a.p]; pt != nil {
 				pt.view.Discard()
 				delete(s.parts, a.p)
+				delete(s.routedTo, a.p)
 				s.met.DropPartition(s.cfg.Topics.Events, a.p)
-				s.log.Info("partition revoked", "partition", a.p)
+				s.met.DropStatePartition(a.p)
+				s.warm[a.p] = time.Now()
+				s.log.Info("partition revoked; its local state is kept as a warm cache", "partition", a.p, "for", s.cfg.WarmCacheTTL)
 			}
 			continue
 		}
 		if s.parts[a.p] != nil {
 			continue
 		}
+		delete(s.warm, a.p)
 		start := time.Now()
 		n, err := s.restore(ctx, a.p)
 		if err != nil {
 			return fmt.Errorf("restoring partition %d: %w", a.p, err)
 		}
 		s.parts[a.p] = &partition{p: a.p, view: s.db.Partition(a.p), engines: map[string]*processor.Engine{},
-			dirty: map[string]bool{}, lastCL: -1}
+			dirty: map[string]bool{}, lastCL: -1, read: -1, readOK: -1}
+		delete(s.routedTo, a.p) // whoever had p processed what was routed to it before
 		if err := s.openEngines(s.parts[a.p]); err != nil {
 			return err
 		}
 		s.log.Info("partition restored", "partition", a.p, "changelog_records", n, "took", time.Since(start).Round(time.Millisecond))
 	}
+	s.checkUnread(ctx)
 	s.mu.Lock()
 	done := len(s.pending) == 0
 	s.mu.Unlock()
 	if done {
 		s.ready.Store(true)
+	}
+	return nil
+}
+
+// checkUnread looks, at most every InputIdle, at the input partitions
+// assigned for InputIdle or more and not read from yet, and marks those
+// with nothing to read: the group's committed offset (or the log start)
+// is at the end. On an error they stay unmarked, holding the watermark,
+// and are looked at again later.
+func (s *Service) checkUnread(ctx context.Context) {
+	every := max(s.cfg.InputIdle, 250*time.Millisecond)
+	var topics []string
+	for t, ps := range s.inputs {
+		for _, ip := range ps {
+			if !ip.seen && !ip.nothingToRead && time.Since(ip.assigned) >= s.cfg.InputIdle && time.Since(ip.checked) >= every {
+				topics = append(topics, t)
+				break
+			}
+		}
+	}
+	if len(topics) == 0 {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	starts, err1 := s.adm.ListStartOffsets(lctx, topics...)
+	ends, err2 := s.adm.ListEndOffsets(lctx, topics...)
+	committed, err3 := s.adm.FetchOffsets(kadm.RequireStable(lctx), s.cfg.Group)
+	now := time.Now()
+	for _, t := range topics {
+		for p, ip := range s.inputs[t] {
+			if ip.seen || ip.nothingToRead {
+				continue
+			}
+			ip.checked = now
+			if err := errors.Join(err1, err2, err3); err != nil {
+				s.log.Warn("checking input partitions for records", "topic", t, "partition", p, "error", err)
+				continue
+			}
+			so, ok1 := starts.Lookup(t, p)
+			eo, ok2 := ends.Lookup(t, p)
+			if !ok1 || !ok2 || so.Err != nil || eo.Err != nil {
+				continue
+			}
+			from := so.Offset
+			if c, ok := committed.Lookup(t, p); ok && c.Err == nil && c.At > from {
+				from = c.At
+			}
+			ip.nothingToRead = from >= eo.Offset
+		}
+	}
+}
+
+// expireWarm drops the local state of partitions revoked more than
+// WarmCacheTTL ago: another replica owns them now, and should one come
+// back, it restores from the changelog in full instead of from the tail.
+func (s *Service) expireWarm() error {
+	for p, since := range s.warm {
+		if time.Since(since) < s.cfg.WarmCacheTTL {
+			continue
+		}
+		if err := s.db.DropPartition(p); err != nil {
+			return err
+		}
+		delete(s.warm, p)
+		s.log.Info("dropped the warm cache of a revoked partition", "partition", p, "revoked", time.Since(since).Round(time.Second))
 	}
 	return nil
 }
@@ -406,6 +517,26 @@ func (s *Service) watermark(idle bool) time.Time {
 	return wm
 }
 
+// noteEmpty takes what the partitions answered without records say: an
+// input partition read up to its end is caught up, and an owned partition
+// has nothing readable at the position (past the last record of a
+// transaction is only its commit marker, which the high watermark counts):
+// its lag is 0. An empty answer says nothing more of where the consumer is.
+func (s *Service) noteEmpty(fetches kgo.Fetches) {
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) > 0 || fp.Err != nil {
+			return
+		}
+		ip := s.inputs[fp.Topic][fp.Partition]
+		if ip != nil && ip.seen && ip.next >= fp.HighWatermark {
+			ip.caughtUp = true
+		}
+		if ip != nil || (fp.Topic == s.cfg.Topics.Events && s.parts[fp.Partition] != nil) {
+			s.met.SetLag(fp.Topic, fp.Partition, 0)
+		}
+	})
+}
+
 // transact processes one poll batch in one Kafka transaction.
 func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 	ctx := context.Background()
@@ -425,39 +556,45 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 			return
 		}
 		if len(fp.Records) == 0 {
-			// An empty answer says nothing of where the consumer is (a
-			// fetch may stop at its size limit), except for a partition
-			// with no records at all, or one read up to its end.
-			ip := s.inputs[fp.Topic][fp.Partition]
-			if ip != nil && fp.Err == nil && ip.seen && ip.next >= fp.HighWatermark {
-				ip.caughtUp = true
-			}
-			return
+			return // noteEmpty saw it
 		}
 		if fp.Topic == s.cfg.Topics.Events && s.parts[fp.Partition] == nil {
 			// Revoked while polled: the session aborts this transaction.
 			abort = true
 			return
 		}
-		last := fp.Records[len(fp.Records)-1].Offset
-		s.met.SetLag(fp.Topic, fp.Partition, max(fp.HighWatermark-last-1, 0))
+		lastRec := fp.Records[len(fp.Records)-1]
+		last := lastRec.Offset
+		lag := fp.HighWatermark - last - 1
+		if lastRec.Attrs.IsTransactional() {
+			lag-- // its transaction's commit marker follows it: not a record to read
+		}
+		s.met.SetLag(fp.Topic, fp.Partition, max(lag, 0))
 		var ip *inputPart
 		if fp.Topic != s.cfg.Topics.Events {
 			if ip = s.inputs[fp.Topic][fp.Partition]; ip == nil {
 				abort = true // revoked while polled
 				return
 			}
-			ip.seen, ip.next, ip.caughtUp, ip.lastRead = true, last+1, last+1 >= fp.HighWatermark, time.Now()
+			ip.seen, ip.next, ip.caughtUp = true, last+1, last+1 >= fp.HighWatermark
 		}
+		bctx, span := s.batchSpan(ctx, fp)
+		defer span.End()
 		for _, r := range fp.Records {
 			var err error
 			if fp.Topic == s.cfg.Topics.Events {
-				err = s.processRouted(ctx, r)
+				err = s.processRouted(bctx, r)
 			} else {
 				s.curMax = time.Time{}
-				s.processInput(ctx, r)
+				s.processInput(bctx, r)
 				if s.curMax.After(ip.max) {
 					ip.max = s.curMax
+				}
+				if !s.curMax.IsZero() {
+					// Only records that carry events are activity: a
+					// partition of CloudTrail from other services alone
+					// must not hold the watermark back for ever.
+					ip.lastRead = time.Now()
 				}
 			}
 			if err != nil {
@@ -469,7 +606,15 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 		s.met.ProcessDuration(ctx, fp.Topic, time.Since(start).Seconds()/float64(max(len(fp.Records), 1)))
 	})
 	if !abort {
-		wm := s.watermark(idle)
+		// The engines take the watermark the inputs allowed at the last
+		// commit once the events routed until then are processed here:
+		// with a backlog the inputs are read far ahead of the events
+		// topic, and events routed but not processed would be late.
+		s.b.wmCand = s.watermark(idle)
+		wm := s.appliedWM
+		if s.routedProcessed() && s.wmPending.After(wm) {
+			wm = s.wmPending
+		}
 		if wm.After(s.appliedWM) {
 			s.appliedWM = wm
 		}
@@ -494,17 +639,26 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 	if procErr != nil {
 		s.log.Error("processing failed; the batch is aborted and will be retried", "error", procErr)
 	}
+	ectx, cancel := context.WithTimeout(ctx, s.cfg.TransactionTimeout)
 	commit := kgo.TryCommit
-	if abort || s.produceFailed() {
+	// Decide only once every record has answered: End(TryCommit) commits
+	// whatever the brokers acknowledged, so a record failing during End's
+	// own flush would be lost with the input offsets committed past it.
+	if abort || s.sess.Client().Flush(ectx) != nil || s.produceFailed() {
 		commit = kgo.TryAbort
 	}
-	ectx, cancel := context.WithTimeout(ctx, s.cfg.TransactionTimeout)
 	committed, err := s.sess.End(ectx, commit)
 	cancel()
 	if err == nil && commit == kgo.TryCommit && s.produceFailed() {
 		committed = false
 	}
 	s.met.Transaction(ctx, committed)
+	if err == nil && committed {
+		for _, a := range s.b.committed {
+			s.met.Alert(ctx, a.Rule.ID, a.Rule.Severity)
+			s.met.EventToAlert(ctx, a.Rule.ID, time.Since(a.Time).Seconds())
+		}
+	}
 	if err != nil || !committed {
 		s.rollback()
 		if err != nil {
@@ -515,7 +669,42 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 		}
 		return nil
 	}
+	s.wmPending = s.b.wmCand
+	for p, off := range s.b.routed {
+		if s.routedTo == nil {
+			s.routedTo = map[int32]int64{}
+		}
+		if o, ok := s.routedTo[p]; !ok || off > o {
+			s.routedTo[p] = off
+		}
+	}
+	for _, pt := range s.parts {
+		pt.readOK = pt.read
+	}
 	return s.afterCommit()
+}
+
+// noteRouted records the offset of a routed event produced in this batch.
+func (s *Service) noteRouted(r *kgo.Record) {
+	s.b.errMu.Lock()
+	defer s.b.errMu.Unlock()
+	if s.b.routed == nil {
+		s.b.routed = map[int32]int64{}
+	}
+	if o, ok := s.b.routed[r.Partition]; !ok || r.Offset > o {
+		s.b.routed[r.Partition] = r.Offset
+	}
+}
+
+// routedProcessed reports whether every event this replica routed to a
+// partition it owns, in committed transactions, has been processed.
+func (s *Service) routedProcessed() bool {
+	for p, off := range s.routedTo {
+		if pt := s.parts[p]; pt != nil && pt.read < off {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) produce(ctx context.Context, r *kgo.Record, onOK func(*kgo.Record)) {
@@ -548,6 +737,10 @@ func (s *Service) produceFailed() bool {
 // each event to the partitions of its route keys.
 func (s *Service) processInput(ctx context.Context, r *kgo.Record) {
 	idx := 0
+	rctx := ctx
+	if r.Context != nil {
+		rctx = r.Context // the record's trace context (kotel): the routed records continue it
+	}
 	s.dec.Decode(r.Value, schemas.Origin{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, func(rec schemas.Record) {
 		defer func() { idx++ }()
 		switch rec.Status {
@@ -565,7 +758,7 @@ func (s *Service) processInput(ctx context.Context, r *kgo.Record) {
 				if !ok {
 					continue
 				}
-				s.produce(ctx, eventRecord(s.cfg.Topics.Events, rt, key, e), nil)
+				s.produce(rctx, eventRecord(s.cfg.Topics.Events, rt, key, e), s.noteRouted)
 			}
 		case schemas.StatusMalformed:
 			reason, detail := schemas.ReasonUnknownShape, ""
@@ -585,6 +778,7 @@ func (s *Service) processInput(ctx context.Context, r *kgo.Record) {
 // processRouted runs the engine of a routed event's route on its partition.
 func (s *Service) processRouted(ctx context.Context, r *kgo.Record) error {
 	pt := s.parts[r.Partition]
+	pt.read = r.Offset
 	h, ok := parseRouted(r)
 	rt := s.routes[h.route]
 	if !ok || rt == nil {
@@ -606,6 +800,11 @@ func (s *Service) processRouted(ctx context.Context, r *kgo.Record) error {
 		return nil
 	}
 	ev.Timestamp, ev.ID, ev.Origin = h.time, h.id, h.origin
+	if s.traced && r.Context != nil {
+		if sc := trace.SpanContextFromContext(r.Context); sc.IsValid() {
+			s.spans.put(h.id, sc)
+		}
+	}
 	if h.dataset != "" {
 		ev.Dataset = h.dataset
 	}
@@ -637,11 +836,10 @@ func (s *Service) produceAlerts(ctx context.Context) {
 			s.b.errMu.Unlock()
 			return
 		}
-		rule, sev, t := a.Rule.ID, a.Rule.Severity, a.Time
-		s.produce(ctx, rec, func(*kgo.Record) {
-			s.met.Alert(ctx, rule, sev)
-			s.met.EventToAlert(ctx, rule, time.Since(t).Seconds())
-		})
+		actx, span := s.alertSpan(ctx, a)
+		s.produce(actx, rec, nil)
+		span.End()
+		s.b.committed = append(s.b.committed, a)
 	}
 }
 
@@ -703,6 +901,7 @@ func (s *Service) afterCommit() error {
 // Badger holds, so that their clocks forget the batch too.
 func (s *Service) rollback() {
 	for _, pt := range s.parts {
+		pt.read = pt.readOK
 		pt.view.Discard()
 		if err := s.openEngines(pt); err != nil {
 			s.log.Error("reopening engines", "partition", pt.p, "error", err)
@@ -730,6 +929,7 @@ func (nopMetrics) ProcessDuration(context.Context, string, float64) {}
 func (nopMetrics) EventToAlert(context.Context, string, float64)    {}
 func (nopMetrics) SetLag(string, int32, int64)                      {}
 func (nopMetrics) DropPartition(string, int32)                      {}
+func (nopMetrics) DropStatePartition(int32)                         {}
 func (nopMetrics) SetWatermarkDelay(int32, float64)                 {}
 func (nopMetrics) SetRestore(int32, int64)                          {}
 func (nopMetrics) SetStateSize(int64, int64)                        {}

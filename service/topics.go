@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // ensureTopics creates the missing topics when CreateTopics is set, or
@@ -55,7 +56,9 @@ func ensureTopics(ctx context.Context, adm *kadm.Client, cfg Config) (int32, err
 		case t.Changelog:
 			configs["cleanup.policy"] = kadm.StringPtr("compact")
 		case t.DLQ:
-			configs["max.message.bytes"] = kadm.StringPtr(fmt.Sprint(2 * maxDLQValue))
+			configs["max.message.bytes"] = kadm.StringPtr(fmt.Sprint(dlqMaxMessageBytes))
+		case t.Events:
+			configs["max.message.bytes"] = kadm.StringPtr(fmt.Sprint(eventsMaxMessageBytes(cfg)))
 		}
 		resp, err := adm.CreateTopic(ctx, parts, rf, configs, name)
 		if err != nil && !strings.Contains(err.Error(), "TOPIC_ALREADY_EXISTS") {
@@ -90,10 +93,44 @@ func ensureTopics(ctx context.Context, adm *kadm.Client, cfg Config) (int32, err
 	return int32(len(ev.Partitions)), nil
 }
 
+// dlqMaxMessageBytes is the max.message.bytes of the DLQ topic the service
+// creates: room for one copy cut to maxDLQValue, with its headers.
+const dlqMaxMessageBytes = 2 * maxDLQValue
+
+// eventsMaxMessageBytes is the max.message.bytes of the events topic the
+// service creates: room for a batch of routed events, and for one event as
+// large as an input record may be (Decode.MaxRecordBytes) with its headers.
+func eventsMaxMessageBytes(cfg Config) int {
+	return max(4<<20, cfg.Decode.MaxRecordBytes+64<<10)
+}
+
+// batchMaxBytes bounds the record batches produced to each topic by what
+// the topic accepts. A broker answers a larger batch MESSAGE_TOO_LARGE,
+// franz-go does not split it, and the transaction would abort and retry the
+// same batch for ever: the service would stop on two oversized records
+// dead-lettered together, or on one input record near MaxRecordBytes. The
+// alerts and changelog topics keep the broker's default limit (1 MiB), so
+// their batches keep franz-go's default bound, just under it.
+func batchMaxBytes(cfg Config) func(string) int32 {
+	return func(topic string) int32 {
+		switch topic {
+		case cfg.Topics.DLQ:
+			return dlqMaxMessageBytes
+		case cfg.Topics.Events:
+			return int32(eventsMaxMessageBytes(cfg))
+		}
+		return 1_000_012
+	}
+}
+
 // CaughtUp reports whether cfg's group has consumed everything in the input
 // topics and the events topic. The events topic is written in transactions,
-// so it ends with a commit marker the group never commits past: one offset
-// short of the end is done.
+// so after the last record the group consumed it holds markers the group
+// never commits past: one per transaction that wrote to the partition
+// (several when several replicas write to it at once), and the records of
+// aborted transactions. When the group's offset is short of the end, what
+// lies between is read (read_committed, markers kept): done when it holds
+// no record to consume.
 func CaughtUp(ctx context.Context, adm *kadm.Client, cfg Config) (bool, error) {
 	topics := append(cfg.Topics.Inputs(), cfg.Topics.Events)
 	ends, err := adm.ListCommittedOffsets(ctx, topics...)
@@ -105,18 +142,68 @@ func CaughtUp(ctx context.Context, adm *kadm.Client, cfg Config) (bool, error) {
 		return false, err
 	}
 	ok := true
+	probe := map[int32][2]int64{} // events partition: committed offset, end
 	ends.Each(func(o kadm.ListedOffset) {
 		if o.Err != nil || o.Offset == 0 {
 			return
 		}
 		c, found := committed.Lookup(o.Topic, o.Partition)
-		want := o.Offset
-		if o.Topic == cfg.Topics.Events {
-			want--
-		}
-		if !found || c.At < want {
+		switch {
+		case found && c.At >= o.Offset:
+		case found && c.At >= 0 && o.Topic == cfg.Topics.Events:
+			probe[o.Partition] = [2]int64{c.At, o.Offset}
+		default:
 			ok = false
 		}
 	})
-	return ok, nil
+	if !ok || len(probe) == 0 {
+		return ok, nil
+	}
+	return onlyMarkers(ctx, cfg, probe)
+}
+
+// onlyMarkers reports whether the events partitions hold nothing to
+// consume (only transaction markers and aborted records) in their spans
+// [from, end). Undecided within a few seconds counts as not.
+func onlyMarkers(ctx context.Context, cfg Config, spans map[int32][2]int64) (bool, error) {
+	opts, err := ClientOpts(cfg.Brokers, cfg.TLS, cfg.SASL)
+	if err != nil {
+		return false, err
+	}
+	from := map[int32]kgo.Offset{}
+	for p, s := range spans {
+		from[p] = kgo.NewOffset().At(s[0])
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topics.Events: from}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	if err != nil {
+		return false, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for len(spans) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		data := false
+		fs.EachRecord(func(r *kgo.Record) {
+			s, ok := spans[r.Partition]
+			if !ok || r.Offset >= s[1] {
+				return
+			}
+			if !r.Attrs.IsControl() {
+				data = true
+			}
+			if r.Offset >= s[1]-1 {
+				delete(spans, r.Partition)
+			}
+		})
+		if data {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -109,6 +110,16 @@ type benchFlags struct {
 	topicPrefix     string
 	timeout         time.Duration
 	jsonFile        string
+	cpuProfile      string
+	memProfile      string
+	ceilingProfile  string
+	throughputOnly  bool
+	// Service settings to try (zero: the service's defaults).
+	maxPollRecords int
+	stateMemMB     int
+	stateTableKB   int
+	stateCacheMB   int
+	svcCompression string
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -161,6 +172,15 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, bench.Mix, e
 	fs.StringVar(&f.topicPrefix, "topic-prefix", "", "prefix of every topic and group name (default with --brokers: bench-<time>-)")
 	fs.DurationVar(&f.timeout, "timeout", f.timeout, "longest wait for the service to consume the backlog")
 	fs.StringVar(&f.jsonFile, "json", "", "write the results as JSON to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of (b)'s throughput phase (start to backlog committed) to this file; samples carry the label who=broker|service|bench")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write an allocation profile at the end of (b)'s throughput phase to this file, and one at its start to FILE.base (go tool pprof -sample_index=alloc_space -base FILE.base FILE)")
+	fs.BoolVar(&f.throughputOnly, "throughput-only", false, "stop after (b)'s throughput phase: no latency phase (d), no alert check (g)")
+	fs.IntVar(&f.maxPollRecords, "max-poll-records", 0, "experiment: the service's max-poll-records (0: its default)")
+	fs.IntVar(&f.stateMemMB, "state-memtable-mb", 0, "experiment: the service's Badger memtable size in MiB (0: its default)")
+	fs.IntVar(&f.stateTableKB, "state-table-kb", 0, "experiment: the service's Badger table size in KiB (0: its default)")
+	fs.IntVar(&f.stateCacheMB, "state-block-cache-mb", 0, "experiment: the service's Badger block cache in MiB (0: its default)")
+	fs.StringVar(&f.svcCompression, "service-compression", "", "experiment: compression of what the service produces (events, changelog, alerts): none, snappy, lz4 or zstd (empty: franz-go's default, snappy)")
+	fs.StringVar(&f.ceilingProfile, "ceiling-cpuprofile", "", "write a CPU profile of the (a) ceiling reads to this file (labels as --cpuprofile, the consumer's who=ceiling)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, m, err
 	}
@@ -240,6 +260,8 @@ type benchReport struct {
 	EndToEnd e2eResult `json:"end_to_end"`
 	// Ratio is (b)/(a), steady rates; absent while (b) is unavailable.
 	Ratio *float64 `json:"ratio,omitempty"`
+
+	eventsTopic string // the service's events topic, for the table
 }
 
 type trafficReport struct {
@@ -274,12 +296,21 @@ func benchmark(ctx context.Context, f *benchFlags, mix bench.Mix, stderr io.Writ
 
 	prog := newProgress(stderr)
 	defer prog.stop()
+	// Everything but the broker, the ceiling consumer and the service is
+	// the bench's own work (producer, alert reader, admin).
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("who", "bench")))
+	defer pprof.SetGoroutineLabels(ctx)
 
 	brokers := []string(f.brokers)
 	embedded := len(brokers) == 0
 	if embedded {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(f.partitions),
-			kfake.BrokerConfigs(map[string]string{"transaction.max.timeout.ms": "900000"}))
+		var c *kfake.Cluster
+		var err error
+		// Its goroutines carry the label who=broker in CPU profiles.
+		pprof.Do(ctx, pprof.Labels("who", "broker"), func(context.Context) {
+			c, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(f.partitions),
+				kfake.BrokerConfigs(map[string]string{"transaction.max.timeout.ms": "900000"}))
+		})
 		if err != nil {
 			return nil, fmt.Errorf("starting the embedded broker: %w", err)
 		}
@@ -332,18 +363,29 @@ func benchmark(ctx context.Context, f *benchFlags, mix bench.Mix, stderr io.Writ
 	debug.FreeOSMemory()
 	_ = bench.ResetPeak()
 	var runs []rateReport
+	stopProfile, err := startCPUProfile(f.ceilingProfile)
+	if err != nil {
+		return nil, err
+	}
 	for i := range f.ceilingRuns {
 		var seen atomic.Int64
 		start = time.Now()
 		prog.set(fmt.Sprintf("(a) ceiling, run %d of %d", i+1, f.ceilingRuns), func() string { return rateLine(seen.Load(), start, "records read") })
 		group := fmt.Sprintf("%sbench-ceiling-%d-%d", f.topicPrefix, time.Now().UnixNano(), i)
-		cr, err := bench.CeilingWatch(ctx, seedOpts, topics.All(), group, pr.Records, &seen)
+		var cr bench.Result
+		pprof.Do(ctx, pprof.Labels("who", "ceiling"), func(ctx context.Context) {
+			cr, err = bench.CeilingWatch(ctx, seedOpts, topics.All(), group, pr.Records, &seen)
+		})
 		if err != nil {
+			stopProfile()
 			return nil, fmt.Errorf("(a) ceiling: %w", err)
 		}
 		runs = append(runs, rateReport{Records: cr.Records, Bytes: cr.Bytes, Seconds: cr.Elapsed.Seconds(), StartupSeconds: cr.Startup.Seconds(),
 			RecordsPerSec: cr.RecordsPerSec, SteadyRecordsPerSec: cr.SteadyRecordsPerSec, Small: cr.Small, BytesPerSec: cr.BytesPerSec,
 			CPUSeconds: cr.CPU.Seconds(), CPUPerMillion: cr.CPUPerMillion()})
+	}
+	if err := stopProfile(); err != nil {
+		return nil, err
 	}
 	if m, err := bench.ReadMemory(); err == nil {
 		rep.CeilingPeakRSS = m.Peak
@@ -370,7 +412,8 @@ func benchmark(ctx context.Context, f *benchFlags, mix bench.Mix, stderr io.Writ
 		brokers: brokers, clientOpts: seedOpts, topics: topics, prefix: f.topicPrefix, embedded: embedded,
 		replicas: f.replicas, partitions: int32(f.partitions), backlog: pr.Records, rules: rs,
 		gen: gen, paced: f.duration / 3, latencyAttacks: f.latencyAttacks, producer: pacedPC,
-		timeout: f.timeout, progress: prog,
+		timeout: f.timeout, progress: prog, cpuProfile: f.cpuProfile, memProfile: f.memProfile,
+		throughputOnly: f.throughputOnly, tune: f,
 	}
 	e2e, err := runEndToEnd(ctx, env, expected)
 	if err != nil {
@@ -386,6 +429,7 @@ func benchmark(ctx context.Context, f *benchFlags, mix bench.Mix, stderr io.Writ
 		}
 	}
 	rep.EndToEnd = e2e
+	rep.eventsTopic = f.topicPrefix + service.DefaultTopics().Events
 	if e2e.Available && cr.SteadyRecordsPerSec > 0 {
 		r := e2e.SteadyRecordsPerSec / cr.SteadyRecordsPerSec
 		rep.Ratio = &r
@@ -565,6 +609,10 @@ type e2eEnv struct {
 	producer       bench.ProducerConfig
 	timeout        time.Duration
 	progress       *progress
+	// cpuProfile and memProfile, if set, profile the throughput phase.
+	cpuProfile, memProfile string
+	throughputOnly         bool
+	tune                   *benchFlags // the service settings to try
 }
 
 type e2eResult struct {
@@ -587,6 +635,10 @@ type e2eResult struct {
 	PeakRSSBytes      int64   `json:"peak_rss_bytes,omitempty"`     // whole process, from the service's start
 	BadgerBytes       int64   `json:"badger_bytes,omitempty"`
 	BadgerDiskBytes   int64   `json:"badger_disk_bytes,omitempty"`
+
+	// Txn is what the replicas' clients and metrics saw during the
+	// throughput phase (records per transaction, requests, phases).
+	Txn *bench.TxnSummary `json:"transactions,omitempty"`
 
 	Latency *latencyResult `json:"latency,omitempty"`
 	Alerts  *alertsResult  `json:"alerts,omitempty"`
@@ -703,6 +755,17 @@ func runEndToEnd(ctx context.Context, env e2eEnv, expected func(paced int64) ([]
 	if m, err := bench.ReadMemory(); err == nil {
 		res.BaselineRSSBytes = m.RSS
 	}
+	if env.memProfile != "" {
+		if err := writeAllocs(env.memProfile + ".base"); err != nil {
+			return res, err
+		}
+	}
+	stopProfile, err := startCPUProfile(env.cpuProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+	stats := make([]*bench.TxnStats, env.replicas)
 	cpu0 := bench.CPUTime()
 	start := time.Now()
 	for i := range env.replicas {
@@ -719,7 +782,31 @@ func runEndToEnd(ctx context.Context, env e2eEnv, expected func(paced int64) ([]
 		}
 		cfg.IdleAdvance = 0 // replay has no processing-time clock; keep the two comparable
 		cfg.Rules = env.rules
-		svc, err := service.New(cfg, service.Options{Logger: logger})
+		stats[i] = bench.NewTxnStats()
+		copts := []kgo.Opt{kgo.WithHooks(stats[i])}
+		if t := env.tune; t != nil {
+			if t.maxPollRecords > 0 {
+				cfg.MaxPollRecords = t.maxPollRecords
+			}
+			if t.stateMemMB > 0 {
+				cfg.State.MemTableSize = int64(t.stateMemMB) << 20
+			}
+			if t.stateTableKB > 0 {
+				cfg.State.TableSize = int64(t.stateTableKB) << 10
+			}
+			if t.stateCacheMB > 0 {
+				cfg.State.BlockCacheSize = int64(t.stateCacheMB) << 20
+			}
+			if t.svcCompression != "" {
+				pc := bench.ProducerConfig{Compression: t.svcCompression, MaxInFlight: 1}
+				o, err := pc.Opts()
+				if err != nil {
+					return res, err
+				}
+				copts = append(copts, o[0]) // the codec only
+			}
+		}
+		svc, err := service.New(cfg, service.Options{Logger: logger, Metrics: stats[i], ClientOpts: copts})
 		if err != nil {
 			stopRun()
 			running.Wait()
@@ -728,7 +815,8 @@ func runEndToEnd(ctx context.Context, env e2eEnv, expected func(paced int64) ([]
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			err := svc.Run(runCtx)
+			var err error
+			pprof.Do(runCtx, pprof.Labels("who", "service"), func(ctx context.Context) { err = svc.Run(ctx) })
 			if err == nil && runCtx.Err() == nil {
 				err = errors.New("Run returned before it was stopped")
 			}
@@ -788,9 +876,29 @@ func runEndToEnd(ctx context.Context, env e2eEnv, expected func(paced int64) ([]
 		res.SteadyRecordsPerSec = res.RecordsPerSec
 	}
 	cpu := bench.CPUTime() - cpu0
+	if err := stopProfile(); err != nil {
+		return res, err
+	}
+	if env.memProfile != "" {
+		if err := writeAllocs(env.memProfile); err != nil {
+			return res, err
+		}
+	}
+	txn := bench.Summarize(stats)
+	res.Txn = &txn
 	res.CPUSeconds = cpu.Seconds()
 	res.CPUPerMillion = perMillion(cpu, w.total)
 	res.Available = true
+	if env.throughputOnly {
+		if m, err := bench.ReadMemory(); err == nil {
+			res.PeakRSSBytes = m.Peak
+		}
+		if err := stop(); err != nil {
+			return res, err
+		}
+		res.BadgerBytes, res.BadgerDiskBytes, _ = bench.DirSize(stateRoot)
+		return res, nil
+	}
 
 	// (d) Latency at half the sustained rate.
 	rate := res.SteadyRecordsPerSec / 2
@@ -1183,6 +1291,11 @@ func printBench(w io.Writer, r *benchReport) {
 		}
 		fmt.Fprintf(w, "\n(b) in detail: %d records in %.1f s from start (%.0f records/s, first commit after %.1f s; the engine finished the routed events %.1f s after the last input commit)\n",
 			e.Records, e.Seconds, e.RecordsPerSec, e.StartupSeconds, e.EngineTailSeconds)
+		if e.Txn != nil {
+			for _, l := range e.Txn.Lines(r.eventsTopic) {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
 	}
 	if !r.Ceiling.Small {
 		var rates []string
@@ -1225,4 +1338,44 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// startCPUProfile starts a CPU profile to file (none if empty); the
+// returned function stops it, once.
+func startCPUProfile(file string) (func() error, error) {
+	if file == "" {
+		return func() error { return nil }, nil
+	}
+	fh, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	var once sync.Once
+	var cerr error
+	return func() error {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			cerr = fh.Close()
+		})
+		return cerr
+	}, nil
+}
+
+// writeAllocs writes the allocation profile as it stands (allocations
+// since the start of the process: diff two with -base).
+func writeAllocs(file string) error {
+	runtime.GC() // the profile is as of the last GC
+	fh, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(fh, 0); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
 }

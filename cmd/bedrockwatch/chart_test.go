@@ -66,6 +66,7 @@ type chartValues struct {
 	Engine struct {
 		AllowedLateness     string   `yaml:"allowedLateness"`
 		IdleAdvance         string   `yaml:"idleAdvance"`
+		InputIdle           string   `yaml:"inputIdle"`
 		PromptChars         int      `yaml:"promptChars"`
 		MaxEvidence         int      `yaml:"maxEvidence"`
 		MaxRecordBytes      int      `yaml:"maxRecordBytes"`
@@ -310,6 +311,7 @@ func checkLoaded(t *testing.T, f *runFlags, root string, v chartValues, podName 
 	eq("transaction timeout", c.TransactionTimeout, chartDuration(t, k.TransactionTimeout))
 	eq("allowed lateness", c.Engine.AllowedLateness, chartDuration(t, v.Engine.AllowedLateness))
 	eq("idle advance", c.IdleAdvance, chartDuration(t, v.Engine.IdleAdvance))
+	eq("input idle", c.InputIdle, chartDuration(t, v.Engine.InputIdle))
 	eq("prompt chars", c.Engine.PromptChars, v.Engine.PromptChars)
 	eq("max evidence", c.Engine.MaxEvidence, v.Engine.MaxEvidence)
 	eq("max record bytes", c.Decode.MaxRecordBytes, v.Engine.MaxRecordBytes)
@@ -417,6 +419,7 @@ func TestChartConfigLoads(t *testing.T) {
 			{"max poll records", got.MaxPollRecords, def.MaxPollRecords},
 			{"transaction timeout", got.TransactionTimeout, def.TransactionTimeout},
 			{"idle advance", got.IdleAdvance, def.IdleAdvance},
+			{"input idle", got.InputIdle, def.InputIdle},
 			{"allowed lateness", got.Engine.AllowedLateness, def.Engine.AllowedLateness},
 			{"prompt chars", got.Engine.PromptChars, def.Engine.PromptChars},
 			{"max evidence", got.Engine.MaxEvidence, def.Engine.MaxEvidence},

@@ -111,8 +111,8 @@ Produce input (one JSON record per line; the key is the access key id):
   kcat -P -b %s -t %s < endpoint.jsonl
 
 Read the alerts (CloudEvents) and the dead letters:
-  kcat -C -b %s -t %s -X isolation.level=read_committed -o beginning
-  kcat -C -b %s -t %s -o beginning -f '%%h %%s\n'
+  kcat -C -b %s -t %s -X isolation.level=read_committed -o beginning -u
+  kcat -C -b %s -t %s -X isolation.level=read_committed -o beginning -u -f '%%h %%s\n'
   bedrockwatch alerts --brokers %s --from-beginning
 
 Ctrl-C stops.

@@ -288,3 +288,115 @@ func ProduceDrained(t testing.TB, cl *kgo.Client, brokers []string, cfg service.
 		Drain(t, brokers, cfg, 30*time.Second)
 	}
 }
+
+// Chaos reports whether BEDROCKWATCH_CHAOS (set by `make chaos`) asks the
+// drills for their larger scale: more records, more kills, more moves.
+func Chaos() bool {
+	v := os.Getenv("BEDROCKWATCH_CHAOS")
+	return v != "" && v != "0"
+}
+
+// ReportDrill appends one drill's alert counts to the file named by
+// BEDROCKWATCH_CHAOS_REPORT, as the line "drill expected got duplicates
+// lost unexpected" that `make chaos` sums; it does nothing when that is
+// unset. got counts every alert read back, duplicates included.
+func ReportDrill(t testing.TB, drill string, expected, got, dups, lost, unexpected int) {
+	t.Helper()
+	name := os.Getenv("BEDROCKWATCH_CHAOS_REPORT")
+	if name == "" {
+		return
+	}
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("chaos report: %v", err)
+	}
+	_, err = fmt.Fprintf(f, "%s %d %d %d %d %d\n", drill, expected, got, dups, lost, unexpected)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("chaos report %s: %v", name, err)
+	}
+}
+
+// CreateInputsWith is CreateInputs with topic configs, such as a
+// max.message.bytes above the broker's default for tests of oversized
+// records.
+func CreateInputsWith(t testing.TB, brokers []string, cfg service.Config, partitions int32, configs map[string]*string) {
+	t.Helper()
+	adm := kadm.NewClient(Client(t, brokers))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopics(ctx, partitions, -1, configs, cfg.Topics.Inputs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			t.Fatalf("creating %s: %v", r.Topic, r.Err)
+		}
+	}
+}
+
+// ReadRecords reads topic with read_committed from the start until it has
+// want records and then quiet more passes without another, or timeout. It
+// returns every record read, duplicates included.
+func ReadRecords(t testing.TB, brokers []string, topic string, want int, quiet, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	deadline := time.Now().Add(timeout)
+	var quietUntil time.Time
+	for time.Now().Before(deadline) {
+		if len(out) >= want && quietUntil.IsZero() {
+			quietUntil = time.Now().Add(quiet)
+		}
+		if !quietUntil.IsZero() && time.Now().After(quietUntil) {
+			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			out = append(out, r)
+			if len(out) > want {
+				quietUntil = time.Time{}
+			}
+		})
+	}
+	return out
+}
+
+// ReadAt returns the record at offset of topic's partition, read with
+// read_uncommitted, or fails the test after timeout.
+func ReadAt(t testing.TB, brokers []string, topic string, partition int32, offset int64, timeout time.Duration) *kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		var found *kgo.Record
+		fs.EachRecord(func(r *kgo.Record) {
+			if found == nil && r.Offset == offset {
+				found = r
+			}
+		})
+		if found != nil {
+			return found
+		}
+	}
+	t.Fatalf("no record at %s/%d offset %d within %s", topic, partition, offset, timeout)
+	return nil
+}

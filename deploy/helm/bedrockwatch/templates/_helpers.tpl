@@ -117,6 +117,7 @@ BEDROCKWATCH_INSTANCE_ID (the pod name), both set in the StatefulSet.
   "transaction-timeout" $k.transactionTimeout
   "allowed-lateness" $e.allowedLateness
   "idle-advance" $e.idleAdvance
+  "input-idle" $e.inputIdle
   "prompt-chars" (int $e.promptChars)
   "max-evidence" (int $e.maxEvidence)
   "max-record-bytes" (int64 $e.maxRecordBytes)
