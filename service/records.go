@@ -117,6 +117,20 @@ func dlqRecord(topic string, r *kgo.Record, index int, reason, detail string) *k
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: v, Headers: hs}
 }
 
+// ReasonLate is the DLQ reason of the copy of an event that arrived behind
+// the watermark (one copy per route the event took).
+const ReasonLate = "late"
+
+// lateRecord is the DLQ copy of the routed event r, late for route: its
+// position headers name the input record it came from.
+func lateRecord(topic string, r *kgo.Record, h routed, route string, wm time.Time) *kgo.Record {
+	o := h.origin
+	in := &kgo.Record{Topic: o.Topic, Partition: o.Partition, Offset: o.Offset, Key: r.Key, Value: r.Value}
+	detail := "event time " + h.time.Format(time.RFC3339) + " is behind the watermark " + wm.UTC().Format(time.RFC3339) +
+		"; evaluated against the state that remained (route " + route + ")"
+	return dlqRecord(topic, in, o.Index, ReasonLate, detail)
+}
+
 // alertRecord is alert a as a structured-mode CloudEvent keyed by its
 // partition key (cekafka is the one mapping of CloudEvents to records).
 func alertRecord(topic string, a *schemas.Alert) (*kgo.Record, error) {

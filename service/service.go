@@ -814,7 +814,12 @@ func (s *Service) processRouted(ctx context.Context, r *kgo.Record) error {
 		return err
 	}
 	if d := en.Late() - late; d > 0 {
+		// Late: evaluated against the state that remained (first-seen
+		// is order-insensitive), counted, and a copy goes to the DLQ so
+		// that what windowed rules could not see is not lost silently.
 		s.met.Late(ctx, d)
+		s.met.DeadLettered(ctx, ReasonLate, 1)
+		s.produce(ctx, lateRecord(s.cfg.Topics.DLQ, r, h, rt.ID, en.Watermark()), nil)
 	}
 	pt.dirty[rt.ID] = true
 	if ev.Timestamp.After(s.maxTime) {

@@ -396,8 +396,20 @@ func TestKcatDev(t *testing.T) {
 	runKcatProduce(ctx, t, work, ctLine, []string{badKey + "\tnot json"})
 	nKeyed++
 	dlq := startKcatConsumer(ctx, t, printed.consume[tp.DLQ])
-	dead := dlq.collect(1, time.Second, time.Now().Add(15*time.Second))
+	letters := dlq.collect(1, time.Second, time.Now().Add(15*time.Second))
 	dlq.stop()
+	// Besides bad input the DLQ holds copies of late events (the demo's
+	// prompt-injection file is newest first), reason "late".
+	var dead []string
+	late := 0
+	for _, l := range letters {
+		if strings.Contains(l, "bw-reason=late") {
+			late++
+			continue
+		}
+		dead = append(dead, l)
+	}
+	t.Logf("dead letters: %d, and %d late copies", len(dead), late)
 	if len(dead) != 1 || !strings.HasSuffix(dead[0], " not json") ||
 		!strings.Contains(dead[0], "bw-reason=invalid_json") || !strings.Contains(dead[0], "bw-topic="+tp.CloudTrail) {
 		t.Errorf("dead letters read with the printed command: %q, want the line that is not JSON with its reason and topic; kcat stderr:\n%s", dead, dlq.stderr.String())
