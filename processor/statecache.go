@@ -11,12 +11,18 @@ import (
 // not decoded again on its next event.
 //
 // A cached value is used only when the store hands back the very slice the
-// engine put (same address and length): the Memory store and the Badger
-// View's pending changes return what was put, so a hit is the engine's own
-// last write. Anything else — a value read back from Badger after the write
-// set was applied (a copy), the store's content after a Discard, a restore
-// from the changelog — is a different slice and is decoded. Values put are
-// never modified (the Store contract), so equal identity means equal bytes.
+// engine put or was given (same address and length). The Memory store and
+// the Badger View's pending changes return what was put; the View returns
+// an applied value as the same slice while its store's cache of applied
+// values holds it (state.Options.AppliedCacheSize), so a hit is the
+// engine's own last write or read, in this batch or in one committed
+// before. Anything else — a value the View read again from Badger (a new
+// copy), the store's content after a Discard (an aborted batch: its puts
+// were never applied, so the View returns the committed slice, not the one
+// cached here), a restore from the changelog, a dropped partition — is a
+// different slice or none, and is decoded. Values put are never modified
+// (the Store contract), and the entry keeps its slice alive so the address
+// cannot be reused, so equal identity means equal bytes.
 //
 // load takes the entry out: the caller owns and may change the value, and
 // save puts it back with its new bytes. A failure in between leaves no entry,

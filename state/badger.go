@@ -30,9 +30,10 @@ var ErrClosed = errors.New("state: store is closed")
 // A Badger may be used from several goroutines (one per partition View);
 // each View belongs to one goroutine.
 type Badger struct {
-	db   *badger.DB
-	dir  string
-	opts Options
+	db    *badger.DB
+	dir   string
+	opts  Options
+	cache *appliedCache // recently applied and read values (see appliedCache)
 
 	mu     sync.Mutex
 	views  map[int32]*View
@@ -53,7 +54,7 @@ func Open(dir string, opts Options) (*Badger, error) {
 		}
 		return nil, fmt.Errorf("state: opening %s: %w", describeDir(dir), err)
 	}
-	return &Badger{db: db, dir: dir, opts: opts, views: map[int32]*View{}}, nil
+	return &Badger{db: db, dir: dir, opts: opts, cache: newAppliedCache(opts.AppliedCacheSize), views: map[int32]*View{}}, nil
 }
 
 func describeDir(dir string) string {
@@ -87,6 +88,7 @@ func (b *Badger) Close() error {
 			v.ws.Discard()
 		}
 		v.endRead()
+		b.cache.drop(v)
 	}
 	b.mu.Unlock()
 	b.closed.Store(true)
@@ -117,10 +119,10 @@ func (b *Badger) Partition(p int32) *View {
 }
 
 // DropPartition deletes every key of partition p, its checkpoint included,
-// and discards the pending changes of its View (which stays usable, now
-// empty). The service calls it when a partition's checkpoint is unusable
-// before restoring it whole from the changelog, and when a revoked
-// partition's warm cache has aged. It must not run while p's View is in
+// and discards the pending changes of its View and the values it cached
+// (the View stays usable, now empty). The service calls it when a
+// partition's checkpoint is unusable before restoring it whole from the
+// changelog, and when a revoked partition's warm cache has aged. It must not run while p's View is in
 // use. Badger blocks writes to every partition while it drops the prefix.
 func (b *Badger) DropPartition(p int32) error {
 	if b.closed.Load() {
@@ -132,6 +134,7 @@ func (b *Badger) DropPartition(p int32) error {
 	if v != nil {
 		v.ws.Discard()
 		v.endRead()
+		b.cache.drop(v)
 	}
 	if err := b.db.DropPrefix([]byte(partitionPrefix(p))); err != nil {
 		return fmt.Errorf("state: dropping partition %d: %w", p, err)

@@ -60,6 +60,10 @@ func openBadger(t testing.TB, dir string, opts state.Options) *state.Badger {
 func newBadgerHarness(t *testing.T, inMemory bool, flushEvery int) harness {
 	opts := testOptions()
 	opts.FlushEvery = flushEvery
+	return newBadgerHarnessOpts(t, inMemory, opts)
+}
+
+func newBadgerHarnessOpts(t *testing.T, inMemory bool, opts state.Options) harness {
 	h := &badgerHarness{opts: opts}
 	if !inMemory {
 		h.dir = t.TempDir()
@@ -113,6 +117,13 @@ var backends = []backend{
 	{name: "badger-flush3", durable: true, open: func(t *testing.T) harness { return newBadgerHarness(t, false, 3) }},
 	{name: "badger-flush1", durable: true, open: func(t *testing.T) harness { return newBadgerHarness(t, false, 1) }},
 	{name: "badger-inmemory", open: func(t *testing.T) harness { return newBadgerHarness(t, true, 3) }},
+	// Without the cache of applied values every read of an applied key
+	// goes to Badger.
+	{name: "badger-nocache", durable: true, open: func(t *testing.T) harness {
+		opts := testOptions()
+		opts.FlushEvery, opts.AppliedCacheSize = 3, 0
+		return newBadgerHarnessOpts(t, false, opts)
+	}},
 }
 
 func mustGet(t *testing.T, s processor.Store, key string) (string, bool) {

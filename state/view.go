@@ -34,6 +34,9 @@ type View struct {
 	// stale: the store changed during a Scan, whose iterator still uses
 	// rtxn; the Scan ends it when it returns.
 	stale bool
+	// applied is v's part of the store's appliedCache, by key below the
+	// prefix; guarded by the cache's mutex.
+	applied map[string]*appliedEntry
 }
 
 // readTxn returns the read transaction, opening it if needed.
@@ -78,6 +81,12 @@ func (v *View) key(key string) []byte {
 
 // Get returns the value of key and whether it exists, seeing pending
 // changes. The caller must not modify the value.
+//
+// A pending value is returned as it was put. So is an applied one while the
+// store's cache of recently applied values (Options.AppliedCacheSize) holds
+// it: a value put, then applied by WriteCheckpoint, comes back from Get in
+// the next batch as the same slice, until evicted. A value read from Badger
+// is a copy, kept in that cache too.
 func (v *View) Get(key string) ([]byte, bool, error) {
 	if err := reserved(key); err != nil {
 		return nil, false, err
@@ -88,7 +97,14 @@ func (v *View) Get(key string) ([]byte, bool, error) {
 		}
 		return c.value, true, nil
 	}
-	return v.getStored(v.key(key))
+	if val, ok := v.b.cache.get(v, key); ok {
+		return val, true, nil
+	}
+	val, ok, err := v.getStored(v.key(key))
+	if ok {
+		v.b.cache.stored(v, key, val)
+	}
+	return val, ok, err
 }
 
 // getStored reads a key from Badger, ignoring pending changes.

@@ -116,6 +116,9 @@ func (ws *WriteSet) snapshot(prefix string) []pendingKey {
 // its changes, and restoring the changelog from the older checkpoint
 // rewrites the same latest values.
 //
+// The values applied stay in the store's cache of applied values (see
+// View.Get), so that the next batch reads them back as the same slices.
+//
 // On error the set is kept: applying it again is safe, since puts and
 // deletes are idempotent. Apply cannot run inside a Scan callback of the
 // same View.
@@ -133,6 +136,9 @@ func (ws *WriteSet) Apply() error {
 	wb := ws.b.db.NewWriteBatch()
 	fail := func(err error) error {
 		wb.Cancel()
+		// The batch may have committed part of the set already.
+		ws.b.cache.applied(ws, false)
+		ws.v.endRead()
 		return fmt.Errorf("state: applying %d change(s) to %s: %w", len(ws.m), ws.prefix, err)
 	}
 	for _, k := range ws.keys {
@@ -159,6 +165,9 @@ func (ws *WriteSet) Apply() error {
 	}
 	err := wb.Flush()
 	ws.v.endRead() // the store changed, even if only in part
+	// Badger holds the set's values now (or, on error, perhaps some of
+	// them): the View's cache of applied values follows.
+	ws.b.cache.applied(ws, err == nil)
 	if err != nil {
 		return fmt.Errorf("state: applying %d change(s) to %s: %w", len(ws.m), ws.prefix, err)
 	}
