@@ -296,16 +296,7 @@ func TestAbortInjectedFaults(t *testing.T) {
 	// restarted replica's producer aborts it or it times out; the group's
 	// offsets are unstable until then.
 	cfg.TransactionTimeout = 3 * time.Second
-	in := crashWorkload(n, keys)
-	var all [][]byte
-	for i := range in {
-		in[i].Topic = cfg.Topics.CloudTrail
-		all = append(all, in[i].Msg)
-	}
-	want := servicetest.Replay(t, cfg, all)
-	if len(want) < keys {
-		t.Fatalf("replay raised %d alerts for %d attacking keys", len(want), keys)
-	}
+	in, want := crashInputs(t, cfg, n, keys)
 	servicetest.CreateInputs(t, brokers, cfg, 3)
 
 	// The service's own count of the transactions it ended, by outcome.
@@ -358,21 +349,7 @@ func TestAbortInjectedFaults(t *testing.T) {
 		t.Logf("restart after: %v", err)
 	}
 
-	missing, extra, dups := servicetest.Compare(want, got)
-	t.Logf("alerts expected %d, got %d, duplicates %d, lost %d, unexpected %d", len(want), len(got), len(dups), len(missing), len(extra))
-	for i, a := range missing {
-		if i < 5 {
-			t.Errorf("lost %s %s", a.RuleID, a.Subject)
-		}
-	}
-	for i, a := range extra {
-		if i < 5 {
-			t.Errorf("unexpected %s %s", a.RuleID, a.Subject)
-		}
-	}
-	if len(missing)+len(extra)+len(dups) > 0 {
-		t.Fatalf("%d lost, %d unexpected, %d duplicated", len(missing), len(extra), len(dups))
-	}
+	servicetest.Mismatch(t, want, got)
 }
 
 // TestAbortRestartBacklog: a replica restarted onto a backlog in every
@@ -391,16 +368,7 @@ func TestAbortRestartBacklog(t *testing.T) {
 	cfg := servicetest.Config(t, brokers, prefix, "backlog-0", t.TempDir())
 	cfg.MaxPollRecords = 200
 	cfg.InputIdle = 100 * time.Millisecond
-	in := crashWorkload(n, keys)
-	var all [][]byte
-	for i := range in {
-		in[i].Topic = cfg.Topics.CloudTrail
-		all = append(all, in[i].Msg)
-	}
-	want := servicetest.Replay(t, cfg, all)
-	if len(want) < keys {
-		t.Fatalf("replay raised %d alerts for %d attacking keys", len(want), keys)
-	}
+	in, want := crashInputs(t, cfg, n, keys)
 	servicetest.CreateInputs(t, brokers, cfg, 3)
 	adm := kadm.NewClient(servicetest.Client(t, brokers))
 	cl := servicetest.Client(t, brokers, kgo.MaxBufferedRecords(1<<16))
@@ -434,14 +402,5 @@ func TestAbortRestartBacklog(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	missing, extra, dups := servicetest.Compare(want, got)
-	t.Logf("alerts expected %d, got %d, duplicates %d, lost %d, unexpected %d", len(want), len(got), len(dups), len(missing), len(extra))
-	for i, a := range missing {
-		if i < 5 {
-			t.Errorf("lost %s %s", a.RuleID, a.Subject)
-		}
-	}
-	if len(missing)+len(extra)+len(dups) > 0 {
-		t.Fatalf("%d lost, %d unexpected, %d duplicated", len(missing), len(extra), len(dups))
-	}
+	servicetest.Mismatch(t, want, got)
 }

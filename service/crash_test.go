@@ -48,6 +48,23 @@ func crashWorkload(n, keys int) []servicetest.Input {
 	return out
 }
 
+// crashInputs returns crashWorkload(n, keys) for cfg's CloudTrail topic and
+// the alerts replay raises on it (at least one per attacking key).
+func crashInputs(t *testing.T, cfg service.Config, n, keys int) ([]servicetest.Input, []servicetest.Alert) {
+	t.Helper()
+	in := crashWorkload(n, keys)
+	all := make([][]byte, len(in))
+	for i := range in {
+		in[i].Topic = cfg.Topics.CloudTrail
+		all[i] = in[i].Msg
+	}
+	want := servicetest.Replay(t, cfg, all)
+	if len(want) < keys {
+		t.Fatalf("replay raised %d alerts for %d attacking keys", len(want), keys)
+	}
+	return in, want
+}
+
 // TestServiceChild is not a test: it is the service run as a child process
 // by the drills (TestCrashNoLossNoDuplicates, TestRebalanceDrill), which
 // kill it or stop it. The environment says where and as whom it runs:
@@ -98,16 +115,7 @@ func TestCrashNoLossNoDuplicates(t *testing.T) {
 	brokers, prefix, _ := servicetest.Brokers(t, 3)
 	stateDir := t.TempDir()
 	cfg := servicetest.Config(t, brokers, prefix, "crash-0", stateDir)
-	in := crashWorkload(n, keys)
-	var all [][]byte
-	for i := range in {
-		in[i].Topic = cfg.Topics.CloudTrail
-		all = append(all, in[i].Msg)
-	}
-	want := servicetest.Replay(t, cfg, all)
-	if len(want) < keys {
-		t.Fatalf("replay raised %d alerts for %d attacking keys", len(want), keys)
-	}
+	in, want := crashInputs(t, cfg, n, keys)
 	servicetest.CreateInputs(t, brokers, cfg, 3)
 
 	start := func() *exec.Cmd {
@@ -143,20 +151,6 @@ func TestCrashNoLossNoDuplicates(t *testing.T) {
 	defer func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }()
 	servicetest.Drain(t, brokers, cfg, 3*time.Minute)
 	got := servicetest.ReadAlerts(t, brokers, cfg.Topics.Alerts, len(want), time.Second, time.Minute)
-	missing, extra, dups := servicetest.Compare(want, got)
-	t.Logf("alerts expected %d, got %d, duplicates %d, lost %d, unexpected %d", len(want), len(got), len(dups), len(missing), len(extra))
-	servicetest.ReportDrill(t, "crash", len(want), len(got), len(dups), len(missing), len(extra))
-	if len(missing)+len(extra)+len(dups) > 0 {
-		for i, a := range missing {
-			if i < 5 {
-				t.Errorf("lost %s %s", a.RuleID, a.Subject)
-			}
-		}
-		for i, a := range extra {
-			if i < 5 {
-				t.Errorf("unexpected %s %s", a.RuleID, a.Subject)
-			}
-		}
-		t.Fatalf("%d lost, %d unexpected, %d duplicated", len(missing), len(extra), len(dups))
-	}
+	lost, unexpected, dups := servicetest.Mismatch(t, want, got)
+	servicetest.ReportDrill(t, "crash", len(want), len(got), dups, lost, unexpected)
 }

@@ -174,24 +174,12 @@ func TestRebalanceDrill(t *testing.T) {
 
 	want := servicetest.Replay(t, cfg, fl.produced)
 	got := servicetest.ReadAlerts(t, brokers, cfg.Topics.Alerts, len(want), time.Second, 2*time.Minute)
-	missing, extra, dups := servicetest.Compare(want, got)
-	t.Logf("%d records in %d rounds, %d enumerators; %s", len(fl.produced), r, sc.enumerators, d.summary())
-	t.Logf("alerts expected %d, got %d, duplicates %d, lost %d, unexpected %d (%s)", len(want), len(got), len(dups), len(missing), len(extra),
-		time.Since(began).Round(time.Second))
-	servicetest.ReportDrill(t, "rebalance", len(want), len(got), len(dups), len(missing), len(extra))
-	for i, a := range missing {
-		if i < 10 {
-			t.Errorf("lost %s %s", a.RuleID, a.Subject)
-		}
-	}
-	for i, a := range extra {
-		if i < 10 {
-			t.Errorf("unexpected %s %s", a.RuleID, a.Subject)
-		}
-	}
-	if len(missing)+len(extra)+len(dups) > 0 {
+	t.Logf("%d records in %d rounds, %d enumerators; %s (%s)", len(fl.produced), r, sc.enumerators, d.summary(), time.Since(began).Round(time.Second))
+	lost, unexpected, dups := servicetest.Mismatch(t, want, got)
+	servicetest.ReportDrill(t, "rebalance", len(want), len(got), dups, lost, unexpected)
+	if lost+unexpected+dups > 0 {
 		d.dumpLogs()
-		t.Fatalf("%d lost, %d unexpected, %d duplicated", len(missing), len(extra), len(dups))
+		t.FailNow()
 	}
 	checkFirstSeen(t, "replay", want, w)
 	checkFirstSeen(t, "service", got, w)

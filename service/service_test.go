@@ -16,7 +16,13 @@ import (
 // returns Run's error.
 func runService(t *testing.T, cfg service.Config) (stop func() error) {
 	t.Helper()
-	svc, err := service.New(cfg, service.Options{})
+	return runServiceWith(t, cfg, service.Options{})
+}
+
+// runServiceWith is runService with options (metrics, tracing, hooks).
+func runServiceWith(t *testing.T, cfg service.Config, opt service.Options) (stop func() error) {
+	t.Helper()
+	svc, err := service.New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,15 +87,5 @@ func TestEndToEndEqualsReplay(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	missing, extra, dups := servicetest.Compare(want, got)
-	for _, a := range missing {
-		t.Errorf("missing %s %s %s", a.RuleID, a.Subject, a.ID)
-	}
-	for _, a := range extra {
-		t.Errorf("extra %s %s %s", a.RuleID, a.Subject, a.ID)
-	}
-	if len(dups) > 0 {
-		t.Errorf("duplicates: %v", dups)
-	}
-	t.Logf("%d alerts, as replay", len(got))
+	servicetest.Mismatch(t, want, got)
 }

@@ -40,16 +40,9 @@ func TestAlertSpansLinkInputRecords(t *testing.T) {
 	}
 
 	servicetest.CreateInputs(t, brokers, cfg, 3)
-	svc, err := service.New(cfg, service.Options{TracerProvider: tp, ClientOpts: []kgo.Opt{hooks()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
+	stop := runServiceWith(t, cfg, service.Options{TracerProvider: tp, ClientOpts: []kgo.Opt{hooks()}})
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	}()

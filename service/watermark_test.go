@@ -57,16 +57,9 @@ func TestFilteredTrafficDoesNotHoldWatermark(t *testing.T) {
 	cfg.InputIdle = 200 * time.Millisecond
 	servicetest.CreateInputs(t, brokers, cfg, 2)
 	wm := &wmRecorder{}
-	svc, err := service.New(cfg, service.Options{Metrics: wm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
+	stopSvc := runServiceWith(t, cfg, service.Options{Metrics: wm})
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stopSvc(); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -363,16 +363,7 @@ func TestKcatDev(t *testing.T) {
 		}
 		got = append(got, ev.Alert)
 	}
-	missing, extra, dups := servicetest.Compare(want, got)
-	for _, a := range missing {
-		t.Errorf("missing %s %s %s", a.RuleID, a.Subject, a.ID)
-	}
-	for _, a := range extra {
-		t.Errorf("extra %s %s %s", a.RuleID, a.Subject, a.ID)
-	}
-	if len(dups) > 0 {
-		t.Errorf("duplicates: %v", dups)
-	}
+	servicetest.Mismatch(t, want, got)
 	if len(got) != len(want) {
 		t.Errorf("kcat read %d alerts, replay raised %d", len(got), len(want))
 	}

@@ -137,36 +137,18 @@ type Alert struct {
 }
 
 // ReadAlerts reads the alert topic with read_committed from the start until
-// it has want alerts and then quiet more seconds pass without another, or
-// timeout. It returns every alert read, duplicates included.
+// it has want alerts and then quiet more passes without another, or
+// timeout (ReadRecords). It returns every alert read, duplicates included.
 func ReadAlerts(t testing.TB, brokers []string, topic string, want int, quiet, timeout time.Duration) []Alert {
 	t.Helper()
-	cl := Client(t, brokers, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var out []Alert
-	deadline := time.Now().Add(timeout)
-	var quietUntil time.Time
-	for time.Now().Before(deadline) {
-		if len(out) >= want && quietUntil.IsZero() {
-			quietUntil = time.Now().Add(quiet)
+	for _, r := range ReadRecords(t, brokers, topic, want, quiet, timeout) {
+		var a Alert
+		if err := json.Unmarshal(r.Value, &a); err != nil {
+			t.Errorf("alert record is not a CloudEvent: %v", err)
+			continue
 		}
-		if !quietUntil.IsZero() && time.Now().After(quietUntil) {
-			break
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		fs.EachRecord(func(r *kgo.Record) {
-			var a Alert
-			if err := json.Unmarshal(r.Value, &a); err != nil {
-				t.Errorf("alert record is not a CloudEvent: %v", err)
-				return
-			}
-			out = append(out, a)
-			if len(out) > want {
-				quietUntil = time.Time{}
-			}
-		})
+		out = append(out, a)
 	}
 	return out
 }
@@ -225,6 +207,30 @@ func Compare(want, got []Alert) (missing, extra []Alert, dups []string) {
 		}
 	}
 	return missing, extra, dups
+}
+
+// Mismatch compares the alerts read (got) with replay's (want), reports
+// the first ten lost and unexpected alerts and the duplicated ids as test
+// errors, logs the one-line summary the drills print, and returns the
+// counts.
+func Mismatch(t testing.TB, want, got []Alert) (lost, unexpected, duplicated int) {
+	t.Helper()
+	missing, extra, dups := Compare(want, got)
+	t.Logf("alerts expected %d, got %d, duplicates %d, lost %d, unexpected %d", len(want), len(got), len(dups), len(missing), len(extra))
+	for i, a := range missing {
+		if i < 10 {
+			t.Errorf("lost %s %s %s", a.RuleID, a.Subject, a.ID)
+		}
+	}
+	for i, a := range extra {
+		if i < 10 {
+			t.Errorf("unexpected %s %s %s", a.RuleID, a.Subject, a.ID)
+		}
+	}
+	if len(dups) > 0 {
+		t.Errorf("duplicated: %v", dups[:min(len(dups), 10)])
+	}
+	return len(missing), len(extra), len(dups)
 }
 
 // CreateInputs creates the input topics of cfg with partitions each, as a
