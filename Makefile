@@ -24,7 +24,7 @@ build:
 
 demo: build
 	@echo "== bedrockwatch dev --demo testdata/demo: embedded Kafka broker + the service; the demo files go in, the alerts come back =="
-	@./$(BIN) dev --kafka-addr 127.0.0.1:0 --demo testdata/demo --log-level warn
+	@./$(BIN) dev --kafka-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 --demo testdata/demo --log-level warn
 
 demo-replay: build
 	@echo "== bedrockwatch replay testdata/demo/* (alerts as CloudEvents on stdout, summary on stderr) =="
