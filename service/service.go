@@ -87,6 +87,8 @@ type Service struct {
 	lastEvent time.Time // processing time of the last event
 	idleFrom  time.Time // watermark the idle clock started from
 
+	aborts int // consecutive transactions aborted for a failed produce
+
 	ready    atomic.Bool
 	lastPoll atomic.Int64 // unix nanos
 	started  atomic.Bool
@@ -666,9 +668,16 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 		}
 		if procErr != nil {
 			time.Sleep(time.Second) // a poison batch: do not spin
+		} else {
+			// A produce the brokers refused: back off, doubling from
+			// 50 ms to 5 s over consecutive aborts, so that a broker in
+			// trouble is not hammered with retried batches.
+			s.aborts++
+			time.Sleep(min(50*time.Millisecond<<min(s.aborts-1, 7), 5*time.Second))
 		}
 		return nil
 	}
+	s.aborts = 0
 	s.wmPending = s.b.wmCand
 	for p, off := range s.b.routed {
 		if s.routedTo == nil {
