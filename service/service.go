@@ -146,9 +146,8 @@ type batch struct {
 	errMu      sync.Mutex
 	alerts     []*schemas.Alert
 	produced   int
-	committed  []*schemas.Alert // produced alerts, counted once the transaction commits
-	routed     map[int32]int64  // events partition: offset of the last event routed (errMu)
-	wmCand     time.Time        // the watermark the inputs allow, pending at commit
+	routed     map[int32]int64 // events partition: offset of the last event routed (errMu)
+	wmCand     time.Time       // the watermark the inputs allow, pending at commit
 }
 
 // New checks cfg and returns a Service; Run connects.
@@ -656,7 +655,7 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 	}
 	s.met.Transaction(ctx, committed)
 	if err == nil && committed {
-		for _, a := range s.b.committed {
+		for _, a := range s.b.alerts { // counted once committed, never for an aborted batch
 			s.met.Alert(ctx, a.Rule.ID, a.Rule.Severity)
 			s.met.EventToAlert(ctx, a.Rule.ID, time.Since(a.Time).Seconds())
 		}
@@ -853,7 +852,6 @@ func (s *Service) produceAlerts(ctx context.Context) {
 		actx, span := s.alertSpan(ctx, a)
 		s.produce(actx, rec, nil)
 		span.End()
-		s.b.committed = append(s.b.committed, a)
 	}
 }
 

@@ -52,6 +52,10 @@ type Telemetry struct {
 	// Propagator is the W3C trace-context and baggage propagator to give to
 	// franz-go's kotel plugin (the OTel global one is a no-op by default).
 	Propagator propagation.TextMapPropagator
+	// TracesExported reports whether spans go anywhere (an OTLP traces
+	// endpoint is set): without it, work that only feeds span links can
+	// be skipped.
+	TracesExported bool
 
 	registry *prometheus.Registry
 	handler  http.Handler
@@ -151,6 +155,7 @@ func Setup(ctx context.Context, o Options) (*Telemetry, error) {
 		MeterProvider:  mp,
 		TracerProvider: sdktrace.NewTracerProvider(topts...),
 		Propagator:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		TracesExported: want,
 		registry:       reg,
 		// No promhttp_* self-metrics: they would not carry the prefix.
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}),

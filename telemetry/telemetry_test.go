@@ -282,6 +282,9 @@ func TestOTLP(t *testing.T) {
 	if !span.SpanContext().IsSampled() {
 		t.Error("span not sampled with an OTLP traces endpoint")
 	}
+	if !tel.TracesExported {
+		t.Error("TracesExported false with an OTLP traces endpoint")
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := tel.Shutdown(sctx); err != nil {
@@ -300,6 +303,9 @@ func TestOTLP(t *testing.T) {
 	_, span = tel.TracerProvider.Tracer("test").Start(ctx, "process")
 	if span.SpanContext().IsSampled() || !span.SpanContext().IsValid() {
 		t.Errorf("without OTLP: sampled %v valid %v; want unsampled, valid", span.SpanContext().IsSampled(), span.SpanContext().IsValid())
+	}
+	if tel.TracesExported {
+		t.Error("TracesExported true without an OTLP endpoint")
 	}
 	_ = tel.Shutdown(ctx)
 

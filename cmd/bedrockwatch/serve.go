@@ -46,12 +46,14 @@ func serve(ctx context.Context, f *runFlags, stderr io.Writer) (err error) {
 		kotel.TracerPropagator(tel.Propagator),
 		kotel.ConsumerGroup(f.cfg.Group),
 	)))
-	svc, err := service.New(f.cfg, service.Options{
-		Logger:         log,
-		Metrics:        met,
-		TracerProvider: tel.TracerProvider,
-		ClientOpts:     []kgo.Opt{kgo.WithHooks(kt.Hooks()...)},
-	})
+	opts := service.Options{Logger: log, Metrics: met, ClientOpts: []kgo.Opt{kgo.WithHooks(kt.Hooks()...)}}
+	if tel.TracesExported {
+		// The service's own spans, and the index of routed events' trace
+		// context behind the alert spans' links, only when spans go out;
+		// kotel propagates the context in headers either way.
+		opts.TracerProvider = tel.TracerProvider
+	}
+	svc, err := service.New(f.cfg, opts)
 	if err != nil {
 		return err
 	}
