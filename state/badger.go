@@ -122,8 +122,9 @@ func (b *Badger) Partition(p int32) *View {
 // and discards the pending changes of its View and the values it cached
 // (the View stays usable, now empty). The service calls it when a
 // partition's checkpoint is unusable before restoring it whole from the
-// changelog, and when a revoked partition's warm cache has aged. It must not run while p's View is in
-// use. Badger blocks writes to every partition while it drops the prefix.
+// changelog, and when a revoked partition's warm cache has aged. It must
+// not run while p's View is in use. Badger blocks writes to every partition
+// while it drops the prefix.
 func (b *Badger) DropPartition(p int32) error {
 	if b.closed.Load() {
 		return ErrClosed
