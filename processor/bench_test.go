@@ -86,6 +86,8 @@ func benchReplay(b *testing.B, input []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As `bedrockwatch replay` runs (GOGC, when set, still wins).
+	defer TuneGCForReplay()()
 	b.SetBytes(int64(len(input)))
 	b.ReportAllocs()
 	var recs int64

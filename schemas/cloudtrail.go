@@ -87,42 +87,50 @@ func (d *Decoder) decodeCloudTrail(v *fastjson.Value, raw []byte, rc *recordCtx,
 	}
 
 	t := firstTimeAt(v, []string{"eventTime"}, []string{"@timestamp"})
-	e := newEvent(DatasetCloudTrail, raw, rc, t, stringAt(v, "eventID"))
-	e.Provider = string(src.GetStringBytes())
-	e.Action = string(name.GetStringBytes())
-	e.ErrorCode = textAt(v, "errorCode")
-	e.ErrorMessage = textAt(v, "errorMessage")
+	e := newEvent(DatasetCloudTrail, raw, rc, t)
+	a := &d.arena
+	d.setID(e, v.GetStringBytes("eventID"))
+	a.set(&e.Provider, src.GetStringBytes())
+	a.set(&e.Action, name.GetStringBytes())
+	errorCode := d.textBytes(v.Get("errorCode"))
+	a.set(&e.ErrorCode, errorCode)
 	e.Outcome = "success"
-	if e.ErrorCode != "" || string(v.GetStringBytes("responseElements", "ConsoleLogin")) == "Failure" {
+	if len(errorCode) > 0 || string(v.GetStringBytes("responseElements", "ConsoleLogin")) == "Failure" {
 		e.Outcome = "failure"
 	}
-	e.EventCategory = stringAt(v, "eventCategory")
-	e.Region = stringAt(v, "awsRegion")
-	e.SourceIP = textAt(v, "sourceIPAddress")
-	e.UserAgent = stringAt(v, "userAgent")
+	a.set(&e.ErrorMessage, d.textBytes(v.Get("errorMessage")))
+	a.set(&e.EventCategory, v.GetStringBytes("eventCategory"))
+	a.set(&e.Region, v.GetStringBytes("awsRegion"))
+	a.set(&e.SourceIP, d.textBytes(v.Get("sourceIPAddress")))
+	a.set(&e.UserAgent, v.GetStringBytes("userAgent"))
 
 	ui := v.Get("userIdentity")
-	e.IdentityType = stringAt(ui, "type")
-	e.IdentityARN = stringAt(ui, "arn")
-	e.AccessKeyID = stringAt(ui, "accessKeyId")
-	e.SessionIssuerARN = stringAt(ui, "sessionContext", "sessionIssuer", "arn")
-	e.UserID = e.IdentityARN
-	e.UserName = stringAt(ui, "userName")
-	if e.UserName == "" {
-		e.UserName = stringAt(ui, "sessionContext", "sessionIssuer", "userName")
+	a.set(&e.IdentityType, ui.GetStringBytes("type"))
+	arn := ui.GetStringBytes("arn")
+	a.set(&e.IdentityARN, arn)
+	a.set(&e.UserID, arn)
+	a.set(&e.AccessKeyID, ui.GetStringBytes("accessKeyId"))
+	issuer := ui.Get("sessionContext", "sessionIssuer")
+	a.set(&e.SessionIssuerARN, issuer.GetStringBytes("arn"))
+	switch userName := ui.GetStringBytes("userName"); {
+	case len(userName) > 0:
+		a.set(&e.UserName, userName)
+	case len(issuer.GetStringBytes("userName")) > 0:
+		a.set(&e.UserName, issuer.GetStringBytes("userName"))
+	default:
+		a.set(&e.UserName, lastARNSegment(arn))
 	}
-	if e.UserName == "" {
-		e.UserName = lastARNSegment(e.IdentityARN)
-	}
-	e.AccountID = textAt(v, "recipientAccountId")
-	if e.AccountID == "" {
-		e.AccountID = textAt(ui, "accountId")
+	if account := d.textBytes(v.Get("recipientAccountId")); len(account) > 0 {
+		a.set(&e.AccountID, account)
+	} else {
+		a.set(&e.AccountID, d.textBytes(ui.Get("accountId")))
 	}
 
 	if rp := v.Get("requestParameters"); rp != nil && rp.Type() == fastjson.TypeObject {
 		e.RequestParameters, _ = ToAny(rp).(map[string]any)
-		e.ModelID = firstStringAt(rp, "modelId", "modelIdentifier", "baseModelIdentifier")
+		a.set(&e.ModelID, firstStringBytesAt(rp, "modelId", "modelIdentifier", "baseModelIdentifier"))
 	}
+	a.commit()
 	if n, ok := integerAt(v, "additionalEventData", "inputTokens"); ok {
 		e.PromptTokens, e.HasPromptTokens = n, true
 	}

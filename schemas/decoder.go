@@ -49,6 +49,9 @@ type Decoder struct {
 
 	// Text extracted from invocation logs, reused between records.
 	prompt, system, completion boundedText
+
+	arena  textArena // the short strings of the Event being built
+	numBuf []byte    // a number rendered as text (textBytes)
 }
 
 // maxMessageBytes is the largest MaxRecordBytes a Decoder accepts: the
@@ -339,21 +342,27 @@ func (d *Decoder) decodeRecord(v *fastjson.Value, doc []byte, idx *recordIndex, 
 }
 
 // newEvent returns an Event with the fields every record carries: dataset,
-// origin, a private copy of raw, and the time and id when known (the id falls
-// back to a hash of raw).
-func newEvent(dataset string, raw []byte, rc *recordCtx, t time.Time, id string) *Event {
+// origin, a private copy of raw, and the time when known. The caller sets
+// its id with setID.
+func newEvent(dataset string, raw []byte, rc *recordCtx, t time.Time) *Event {
 	if t.IsZero() {
 		t = rc.fallbackTime
-	}
-	if id == "" {
-		id = contentID(raw)
 	}
 	return &Event{
 		Timestamp: t.UTC(),
 		Dataset:   dataset,
-		ID:        id,
 		Raw:       bytes.Clone(raw),
 		Origin:    rc.origin,
+	}
+}
+
+// setID queues id as e's event id in d's arena, or, when the record has
+// none, sets a hash of its raw bytes (contentID).
+func (d *Decoder) setID(e *Event, id []byte) {
+	if len(id) > 0 {
+		d.arena.set(&e.ID, id)
+	} else {
+		e.ID = contentID(e.Raw)
 	}
 }
 
@@ -400,15 +409,38 @@ func textOf(v *fastjson.Value) string {
 	return ""
 }
 
-// firstStringAt returns the first non-empty string found at the given
-// top-level keys of v.
-func firstStringAt(v *fastjson.Value, keys ...string) string {
+// textBytes is textOf without the copy: a string's bytes, a number or bool
+// as written, else nil. A number is rendered into d.numBuf, valid until the
+// next call.
+func (d *Decoder) textBytes(x *fastjson.Value) []byte {
+	if x == nil {
+		return nil
+	}
+	switch x.Type() {
+	case fastjson.TypeString:
+		return x.GetStringBytes()
+	case fastjson.TypeNumber:
+		d.numBuf = x.MarshalTo(d.numBuf[:0])
+		return d.numBuf
+	case fastjson.TypeTrue:
+		return trueBytes
+	case fastjson.TypeFalse:
+		return falseBytes
+	}
+	return nil
+}
+
+var trueBytes, falseBytes = []byte("true"), []byte("false")
+
+// firstStringBytesAt returns the first non-empty string found at the given
+// top-level keys of v, or nil.
+func firstStringBytesAt(v *fastjson.Value, keys ...string) []byte {
 	for _, k := range keys {
 		if s := v.GetStringBytes(k); len(s) > 0 {
-			return string(s)
+			return s
 		}
 	}
-	return ""
+	return nil
 }
 
 // isString reports whether v is a JSON string.
@@ -437,7 +469,11 @@ func describe(v *fastjson.Value) string {
 
 // integerAt reads a count: a JSON number, or a string holding one.
 func integerAt(v *fastjson.Value, path ...string) (int64, bool) {
-	x := v.Get(path...)
+	return integerOf(v.Get(path...))
+}
+
+// integerOf is integerAt of the value x itself (nil: absent).
+func integerOf(x *fastjson.Value) (int64, bool) {
 	if x == nil {
 		return 0, false
 	}
@@ -479,6 +515,9 @@ var timeLayouts = []string{
 // parseTimeText parses a textual timestamp in one of timeLayouts, or a
 // decimal epoch (see epochTime).
 func parseTimeText(b []byte) (time.Time, bool) {
+	if t, ok := parseUTCStamp(b); ok {
+		return t, true
+	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
 		return time.Time{}, false
@@ -498,6 +537,55 @@ func parseTimeText(b []byte) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// parseUTCStamp parses the timestamp every CloudTrail record and invocation
+// log carries, 2006-01-02T15:04:05Z with an optional fraction of up to nine
+// digits, without the allocation of time.Parse. It accepts nothing that
+// time.Parse(time.RFC3339Nano) rejects and gives the same time; anything
+// else (another zone, a date out of range…) is left to parseTimeText's
+// general path.
+func parseUTCStamp(b []byte) (time.Time, bool) {
+	const short = len("2006-01-02T15:04:05Z")
+	if len(b) < short || len(b) > short+10 || b[len(b)-1] != 'Z' ||
+		b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(lo, hi int) int {
+		n := 0
+		for _, c := range b[lo:hi] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	nsec := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if len(frac) < 2 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		if nsec = num(20, len(b)-1); nsec < 0 {
+			return time.Time{}, false
+		}
+		for range 9 - (len(frac) - 1) {
+			nsec *= 10
+		}
+	}
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
+		minute < 0 || minute > 59 || sec < 0 || sec > 59 ||
+		day > daysIn(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC).UTC(), true
+}
+
+// daysIn returns the number of days of month in year.
+func daysIn(month time.Month, year int) int {
+	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
 // epochTime reads a Unix time given in seconds or in milliseconds: values of
 // 1e11 and more (year 5138 in seconds) are milliseconds.
 func epochTime(f float64) (time.Time, bool) {
@@ -513,7 +601,11 @@ func epochTime(f float64) (time.Time, bool) {
 // timeAt reads a timestamp at path under v: a string in one of timeLayouts,
 // or a number of seconds or milliseconds since the epoch.
 func timeAt(v *fastjson.Value, path ...string) (time.Time, bool) {
-	x := v.Get(path...)
+	return timeOf(v.Get(path...))
+}
+
+// timeOf is timeAt of the value x itself (nil: absent).
+func timeOf(x *fastjson.Value) (time.Time, bool) {
 	if x == nil {
 		return time.Time{}, false
 	}
@@ -544,12 +636,13 @@ func firstTimeAt(v *fastjson.Value, paths ...[]string) time.Time {
 
 // lastARNSegment returns the last path segment of an ARN's resource
 // (arn:aws:iam::1:user/dev/alice → alice; arn:aws:iam::1:root → root).
-func lastARNSegment(arn string) string {
-	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
-		return arn[i+1:]
-	}
-	if i := strings.LastIndexByte(arn, ':'); i >= 0 {
-		return arn[i+1:]
+func lastARNSegment[S string | []byte](arn S) S {
+	for _, sep := range [...]byte{'/', ':'} {
+		for i := len(arn) - 1; i >= 0; i-- {
+			if arn[i] == sep {
+				return arn[i+1:]
+			}
+		}
 	}
 	return arn
 }

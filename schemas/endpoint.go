@@ -127,7 +127,11 @@ func (d *Decoder) decodeEndpoint(shape endpointShape, v *fastjson.Value, raw []b
 		yield(Record{Status: StatusFiltered, Source: SourceEndpoint})
 		return
 	}
-	e := newEvent(DatasetEndpoint, raw, rc, f.timestamp, f.id)
+	e := newEvent(DatasetEndpoint, raw, rc, f.timestamp)
+	e.ID = f.id
+	if e.ID == "" {
+		e.ID = contentID(e.Raw)
+	}
 	e.Category = "process"
 	e.Action = f.action
 	e.CommandLine = f.commandLine

@@ -17,38 +17,93 @@ func isInvocationLog(v *fastjson.Value) bool {
 	return string(v.GetStringBytes("schemaType")) == "ModelInvocationLog"
 }
 
+// invocationFields are the top-level values of an invocation log record
+// that decodeInvocation reads, found in one pass over its keys (first
+// occurrence of each, as Get would find).
+type invocationFields struct {
+	timestamp, requestID, operation, errorCode, identity, accountID, region,
+	modelID, input, output, messages, system *fastjson.Value
+}
+
+// read fills f from the object v.
+func (f *invocationFields) read(v *fastjson.Value) {
+	v.GetObject().Visit(func(k []byte, x *fastjson.Value) {
+		var slot **fastjson.Value
+		switch string(k) {
+		case "timestamp":
+			slot = &f.timestamp
+		case "requestId":
+			slot = &f.requestID
+		case "operation":
+			slot = &f.operation
+		case "errorCode":
+			slot = &f.errorCode
+		case "identity":
+			slot = &f.identity
+		case "accountId":
+			slot = &f.accountID
+		case "region":
+			slot = &f.region
+		case "modelId":
+			slot = &f.modelID
+		case "input":
+			slot = &f.input
+		case "output":
+			slot = &f.output
+		case "messages":
+			slot = &f.messages
+		case "system":
+			slot = &f.system
+		default:
+			return
+		}
+		if *slot == nil {
+			*slot = x
+		}
+	})
+}
+
 // decodeInvocation normalises one invocation log record (SPEC §3). An
 // operation, modelId or requestId that is present but not a string makes
 // the record malformed (ReasonBadField); bodies of unexpected shapes only
 // leave the text fields empty.
 func (d *Decoder) decodeInvocation(v *fastjson.Value, raw []byte, rc *recordCtx, yield func(Record)) {
-	for _, k := range [...]string{"operation", "modelId", "requestId"} {
-		if x := v.Get(k); x != nil && !isString(x) && x.Type() != fastjson.TypeNull {
-			yield(rc.malformed(SourceInvocation, ReasonBadField, k+" is "+describe(x)))
+	var f invocationFields
+	f.read(v)
+	for _, c := range [...]struct {
+		name string
+		x    *fastjson.Value
+	}{{"operation", f.operation}, {"modelId", f.modelID}, {"requestId", f.requestID}} {
+		if c.x != nil && !isString(c.x) && c.x.Type() != fastjson.TypeNull {
+			yield(rc.malformed(SourceInvocation, ReasonBadField, c.name+" is "+describe(c.x)))
 			return
 		}
 	}
-	t, _ := timeAt(v, "timestamp")
-	e := newEvent(DatasetInvocation, raw, rc, t, stringAt(v, "requestId"))
+	t, _ := timeOf(f.timestamp)
+	e := newEvent(DatasetInvocation, raw, rc, t)
+	a := &d.arena
+	d.setID(e, f.requestID.GetStringBytes())
 	e.Provider = BedrockProvider
-	e.Action = stringAt(v, "operation")
+	a.set(&e.Action, f.operation.GetStringBytes())
 	e.Outcome = "success"
-	if textAt(v, "errorCode") != "" {
+	if len(d.textBytes(f.errorCode)) > 0 {
 		e.Outcome = "failure"
 	}
-	e.UserID = stringAt(v, "identity", "arn")
-	e.UserName = lastARNSegment(e.UserID)
-	e.AccountID = textAt(v, "accountId")
-	e.Region = stringAt(v, "region")
-	e.ModelID = stringAt(v, "modelId")
-	if n, ok := integerAt(v, "input", "inputTokenCount"); ok {
+	arn := f.identity.GetStringBytes("arn")
+	a.set(&e.UserID, arn)
+	a.set(&e.UserName, lastARNSegment(arn))
+	a.set(&e.AccountID, d.textBytes(f.accountID))
+	a.set(&e.Region, f.region.GetStringBytes())
+	a.set(&e.ModelID, f.modelID.GetStringBytes())
+	if n, ok := integerOf(f.input.Get("inputTokenCount")); ok {
 		e.PromptTokens, e.HasPromptTokens = n, true
 	}
-	if n, ok := integerAt(v, "output", "outputTokenCount"); ok {
+	if n, ok := integerOf(f.output.Get("outputTokenCount")); ok {
 		e.CompletionTokens, e.HasCompletionTokens = n, true
 	}
-	d.extractRequest(v, e)
-	d.extractResponse(v, e)
+	d.extractRequest(&f, e)
+	d.extractResponse(&f, e)
+	a.commit()
 	yield(Record{Status: StatusEvent, Source: SourceInvocation, Event: e})
 }
 
@@ -56,10 +111,10 @@ func (d *Decoder) decodeInvocation(v *fastjson.Value, raw []byte, rc *recordCtx,
 // from the request body (input.inputBodyJson, an object or a JSON string).
 // Some shippers put messages and system beside the body, at the top of the
 // record; they are read when the body yields none.
-func (d *Decoder) extractRequest(v *fastjson.Value, e *Event) {
+func (d *Decoder) extractRequest(f *invocationFields, e *Event) {
 	d.prompt.reset()
 	d.system.reset()
-	if body := d.bodyValue(v.Get("input", "inputBodyJson"), &d.prompt); body != nil {
+	if body := d.bodyValue(f.input.Get("inputBodyJson"), &d.prompt); body != nil {
 		collectRequestText(body, &d.prompt, &d.system)
 		e.GuardrailID = stringAt(body, "guardrailConfig", "guardrailIdentifier")
 		if e.GuardrailID == "" {
@@ -67,10 +122,10 @@ func (d *Decoder) extractRequest(v *fastjson.Value, e *Event) {
 		}
 	}
 	if d.prompt.empty() {
-		collectMessages(v.Get("messages"), &d.prompt, &d.system)
+		collectMessages(f.messages, &d.prompt, &d.system)
 	}
 	if d.system.empty() {
-		collectContent(v.Get("system"), &d.system, 0)
+		collectContent(f.system, &d.system, 0)
 	}
 	e.Prompt = d.prompt.String()
 	e.SystemPrompt = d.system.String()
@@ -80,9 +135,9 @@ func (d *Decoder) extractRequest(v *fastjson.Value, e *Event) {
 // guardrail id and (when the record has no counts) token counts of e from the
 // response body (output.outputBodyJson): an object, an array of stream
 // chunks whose text deltas are concatenated, or a JSON string of either.
-func (d *Decoder) extractResponse(v *fastjson.Value, e *Event) {
+func (d *Decoder) extractResponse(f *invocationFields, e *Event) {
 	d.completion.reset()
-	body := d.bodyValue(v.Get("output", "outputBodyJson"), &d.completion)
+	body := d.bodyValue(f.output.Get("outputBodyJson"), &d.completion)
 	switch {
 	case body == nil:
 	case body.Type() == fastjson.TypeString: // a JSON string holding a string

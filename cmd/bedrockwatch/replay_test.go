@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,6 +144,30 @@ func TestSplunkPromptInjectionSet(t *testing.T) {
 	}
 	if len(raised) < 12 || len(users) != 6 {
 		t.Fatalf("prompt injection raised for %d of 15 prompts and %d of 6 users", len(raised), len(users))
+	}
+}
+
+// TestReplayReportIsInFileOrder: the "more malformed record(s) not shown"
+// lines come in file name order, so that the same input gives the same
+// standard error too (they came in map order).
+func TestReplayReportIsInFileOrder(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"m.jsonl", "a.jsonl", "z.jsonl", "c.jsonl", "x.jsonl"}
+	var paths []string
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		os.WriteFile(p, []byte("bad 1\nbad 2\nbad 3\n"), 0o644)
+		paths = append(paths, p)
+	}
+	_, _, stderr := replay(t, append([]string{"--report-limit", "1"}, paths...)...)
+	var got []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if file, ok := strings.CutSuffix(line, ": 2 more malformed record(s) not shown (--report-limit)"); ok {
+			got = append(got, filepath.Base(file))
+		}
+	}
+	if want := []string{"a.jsonl", "c.jsonl", "m.jsonl", "x.jsonl", "z.jsonl"}; !slices.Equal(got, want) {
+		t.Fatalf("report lines for %v, want %v\n%s", got, want, stderr)
 	}
 }
 
