@@ -2,6 +2,7 @@ package eql
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -44,6 +45,20 @@ func asciiString(s string) bool {
 		}
 	}
 	return true
+}
+
+// asciiPrefix returns the length of the ASCII run at the start of s.
+func asciiPrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if m := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8)) & swarHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	return i
 }
 
 // appendLowerASCII appends s, which must be ASCII, lower-cased.

@@ -34,21 +34,18 @@ func foldRune(r rune) rune {
 	return m
 }
 
-// appendFold appends the folded form of s to dst.
+// appendFold appends the folded form of s to dst: runs of ASCII eight bytes
+// at a time (appendLowerASCII), other runes one by one (foldRune).
 func appendFold(dst []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			dst = append(dst, c)
-			i++
-			continue
+	for len(s) > 0 {
+		n := asciiPrefix(s)
+		dst = appendLowerASCII(dst, s[:n])
+		if s = s[n:]; len(s) == 0 {
+			break
 		}
-		r, w := utf8.DecodeRuneInString(s[i:])
+		r, w := utf8.DecodeRuneInString(s)
 		dst = utf8.AppendRune(dst, foldRune(r))
-		i += w
+		s = s[w:]
 	}
 	return dst
 }
