@@ -188,11 +188,21 @@ const (
 // the top-level keys that tell the input shapes apart, for the document and
 // for each record of its record list (the elements of a top-level array or of
 // a top-level "Records" array). It does not allocate once its record slice
-// has grown, and runs at about the speed of fastjson.ValidateBytes or faster:
-// strings, most of a CloudTrail record, are scanned eight bytes at a time.
+// has grown, and runs at about the speed of fastjson.ValidateBytes or faster.
+//
+// Only the top-level object of the document and of each record is indexed
+// (object); every other value — most of a CloudTrail record — is checked by
+// skip, one loop with an explicit stack rather than a call per value.
+// Strings, most of the bytes, are scanned eight bytes at a time, and the
+// common case (no escape) inline in the hot loops.
+//
+// Errors are reported where a left-to-right scan first meets them, so that
+// the offset is the same whichever path scanned the bytes. fail returns the
+// end of the input, so that once a scan has failed every caller runs into
+// the end and stops, without testing failure after each value.
 type jsonIndexer struct {
 	b       []byte
-	depth   int
+	depth   int            // nesting of the object or list being indexed
 	records *[]recordIndex // where to list records; nil: do not
 
 	failure int // one of the problem constants
@@ -205,23 +215,37 @@ type jsonIndexer struct {
 // problem describes why.
 func (s *jsonIndexer) indexDocument(doc []byte, records *[]recordIndex) (recordIndex, bool) {
 	*s = jsonIndexer{b: doc, records: records}
-	defer func() { s.b = nil; s.records = nil }()
 	if records != nil {
 		*records = (*records)[:0]
 	}
+	top, ok := s.document()
+	s.b, s.records = nil, nil
+	return top, ok
+}
+
+// document scans s.b for indexDocument.
+func (s *jsonIndexer) document() (recordIndex, bool) {
+	b := s.b
 	var top recordIndex
-	i := s.ws(0)
-	if i == len(doc) {
+	i := ws(b, 0)
+	if i == len(b) {
 		s.fail(problemEmpty, i)
 		return top, false
 	}
-	top.start, top.kind = int32(i), kindOf(doc[i])
-	i = s.value(i, &top, true)
+	top.start, top.kind = int32(i), kindOf(b[i])
+	switch {
+	case b[i] == '{':
+		i = s.object(i+1, &top, true)
+	case b[i] == '[' && s.records != nil:
+		i = s.recordList(i + 1)
+	default:
+		i = s.skip(i)
+	}
 	if s.failure != problemNone {
 		return top, false
 	}
 	top.end = int32(i)
-	if i = s.ws(i); i != len(doc) {
+	if i = ws(b, i); i != len(b) {
 		s.fail(problemTrailing, i)
 		return top, false
 	}
@@ -256,45 +280,272 @@ func (s *jsonIndexer) fail(problem, at int) int {
 	return len(s.b)
 }
 
-// ws returns the offset of the first non-whitespace byte at or after i.
-func (s *jsonIndexer) ws(i int) int {
-	for i < len(s.b) {
-		switch s.b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
+// ws returns the offset of the first non-whitespace byte of b at or after i.
+func ws(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		if c := b[i]; c > ' ' || c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			break
 		}
 	}
 	return i
 }
 
-// value scans the value at i and returns the offset after it. rec, when not
-// nil, receives the keys of the value if it is an object; list says that the
-// value, if an array, is the document's record list.
-func (s *jsonIndexer) value(i int, rec *recordIndex, list bool) int {
-	if i >= len(s.b) {
+// object scans an object whose '{' is at i-1 and indexes its keys into rec;
+// top says this is the document's top-level object, whose "Records" array
+// is the record list. The values of keys not indexed are left to skip.
+func (s *jsonIndexer) object(i int, rec *recordIndex, top bool) int {
+	if s.depth++; s.depth > maxNesting {
+		return s.fail(problemTooDeep, i)
+	}
+	b := s.b
+	i = ws(b, i)
+	if i < len(b) && b[i] == '}' {
+		s.depth--
+		return i + 1
+	}
+	for {
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		if b[i] != '"' {
+			return s.fail(problemSyntax, i)
+		}
+		keyEnd, keyEscaped := nextSpecial(b, i+1), false // str, inlined
+		if keyEnd < len(b) && b[keyEnd] == '"' {
+			keyEnd++
+		} else {
+			keyEnd, keyEscaped = s.strRest(keyEnd)
+		}
+		if keyEnd >= len(b) { // a failure, or nothing after the key
+			return s.fail(problemTruncated, keyEnd)
+		}
+		var slot *valueSpan
+		if keyEscaped {
+			rec.escapedKey = true
+		} else {
+			slot = rec.noteKey(b[i+1 : keyEnd-1])
+		}
+		if i = keyEnd; b[i] != ':' {
+			if i = ws(b, i); i >= len(b) {
+				return s.fail(problemTruncated, i)
+			}
+			if b[i] != ':' {
+				return s.fail(problemSyntax, i)
+			}
+		}
+		i = ws(b, i+1)
+		switch {
+		case slot != nil && slot.kind == 0 && i < len(b):
+			i = s.indexedValue(i, slot, top && slot == &rec.records)
+		case i < len(b) && b[i] == '"': // str, inlined
+			if i = nextSpecial(b, i+1); i < len(b) && b[i] == '"' {
+				i++
+			} else {
+				i, _ = s.strRest(i)
+			}
+		default:
+			i = s.skip(i)
+		}
+		if i < len(b) && b[i] <= ' ' {
+			i = ws(b, i)
+		}
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		switch b[i] {
+		case ',':
+			i = ws(b, i+1)
+		case '}':
+			s.depth--
+			return i + 1
+		default:
+			return s.fail(problemSyntax, i)
+		}
+	}
+}
+
+// indexedValue scans the value at i of an indexed key into slot; list says
+// that the value, if an array, is the document's record list.
+func (s *jsonIndexer) indexedValue(i int, slot *valueSpan, list bool) int {
+	slot.kind = kindOf(s.b[i])
+	end := 0
+	switch {
+	case slot.kind == '"':
+		end, slot.escaped = s.str(i + 1)
+		slot.start, slot.end = int32(i+1), int32(end-1)
+		return end
+	case slot.kind == '[' && list && s.records != nil:
+		end = s.recordList(i + 1)
+	default:
+		end = s.skip(i)
+	}
+	slot.start, slot.end = int32(i), int32(end)
+	return end
+}
+
+// noteKey notes a top-level key of a record and returns where its value is
+// to be recorded, or nil.
+func (r *recordIndex) noteKey(key []byte) *valueSpan {
+	k := recordKey(key)
+	r.keys |= k
+	switch k {
+	case keyEventSource:
+		return &r.eventSource
+	case keyEventName:
+		return &r.eventName
+	case keyRecords:
+		return &r.records
+	case keyDetail:
+		return &r.detail
+	}
+	return nil
+}
+
+// recordList scans the document's record list, whose '[' is at i-1, and
+// indexes each element as a record.
+func (s *jsonIndexer) recordList(i int) int {
+	if s.depth++; s.depth > maxNesting {
+		return s.fail(problemTooDeep, i)
+	}
+	b := s.b
+	i = ws(b, i)
+	if i < len(b) && b[i] == ']' {
+		s.depth--
+		return i + 1
+	}
+	for {
+		if i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		*s.records = append(*s.records, recordIndex{start: int32(i), kind: kindOf(b[i])})
+		rec := &(*s.records)[len(*s.records)-1]
+		if b[i] == '{' {
+			i = s.object(i+1, rec, false)
+		} else {
+			i = s.skip(i)
+		}
+		rec.end = int32(i)
+		if i = ws(b, i); i >= len(b) {
+			return s.fail(problemTruncated, i)
+		}
+		switch b[i] {
+		case ',':
+			i = ws(b, i+1)
+		case ']':
+			s.depth--
+			return i + 1
+		default:
+			return s.fail(problemSyntax, i)
+		}
+	}
+}
+
+// skip scans the value at i, which is not indexed, and returns the offset
+// after it. It is one loop over the values of nested arrays and objects, a
+// state machine (a value at i; a string at i, a key or not; after a value at
+// i; a key at i) rather than a call per value: depth counts the levels (from
+// s.depth, the level of the value's container) and objects has a bit per
+// level, set for an object, clear for an array, which tells what may follow
+// a value. Strings, the bulk of the bytes, are scanned inline (see str).
+func (s *jsonIndexer) skip(i int) int {
+	b := s.b
+	base, depth := s.depth, s.depth
+	var objects [maxNesting / 64]uint64 // level d is an object: bit (d-1)%64 of word (d-1)/64
+	var c byte
+	isKey := false
+
+value: // A value at i.
+	if i >= len(b) {
 		return s.fail(problemTruncated, i)
 	}
-	switch s.b[i] {
-	case '{':
-		return s.object(i+1, rec, list)
-	case '[':
-		if list && s.records != nil {
-			return s.recordList(i + 1)
-		}
-		return s.array(i + 1)
+	switch c = b[i]; c {
 	case '"':
-		end, _ := s.str(i + 1)
-		return end
+		isKey = false
+		goto str
+	case '{', '[':
+		if depth++; depth > maxNesting {
+			return s.fail(problemTooDeep, i+1)
+		}
+		word, bit := &objects[(depth-1)>>6&1], uint64(1)<<((depth-1)&63)
+		if i = ws(b, i+1); c == '[' {
+			*word &^= bit
+			if i < len(b) && b[i] == ']' {
+				depth--
+				i++
+				goto next
+			}
+			goto value
+		}
+		*word |= bit
+		if i < len(b) && b[i] == '}' {
+			depth--
+			i++
+			goto next
+		}
+		goto key
 	case 't':
-		return s.literal(i, "true")
+		i = s.literal(i, "true")
 	case 'f':
-		return s.literal(i, "false")
+		i = s.literal(i, "false")
 	case 'n':
-		return s.literal(i, "null")
+		i = s.literal(i, "null")
+	default:
+		i = s.number(i)
 	}
-	return s.number(i)
+
+next: // After a value: close the containers it ends, find the next value.
+	if depth == base {
+		return i
+	}
+	if i < len(b) && b[i] <= ' ' {
+		i = ws(b, i)
+	}
+	if i >= len(b) {
+		return s.fail(problemTruncated, i)
+	}
+	switch c, object := b[i], objects[(depth-1)>>6&1]>>((depth-1)&63)&1 != 0; {
+	case c == ',':
+		if i = ws(b, i+1); object {
+			goto key
+		}
+		goto value
+	case c == '}' && object, c == ']' && !object:
+		depth--
+		i++
+		goto next
+	}
+	return s.fail(problemSyntax, i)
+
+key: // A key at i.
+	if i >= len(b) {
+		return s.fail(problemTruncated, i)
+	}
+	if b[i] != '"' {
+		return s.fail(problemSyntax, i)
+	}
+	isKey = true
+
+str: // A string at i, a key if isKey, and then its colon.
+	if i = nextSpecial(b, i+1); i < len(b) && b[i] == '"' { // str, inlined
+		i++
+	} else {
+		i, _ = s.strRest(i)
+	}
+	if !isKey {
+		goto next
+	}
+	if i < len(b) && b[i] == ':' {
+		i = ws(b, i+1)
+		goto value
+	}
+	if i = ws(b, i); i >= len(b) {
+		return s.fail(problemTruncated, i)
+	}
+	if b[i] != ':' {
+		return s.fail(problemSyntax, i)
+	}
+	i = ws(b, i+1)
+	goto value
 }
 
 // literal scans true, false or null (word) at i.
@@ -362,32 +613,56 @@ const (
 	swarHighs = 0x8080808080808080
 )
 
+// specials flags the quotes, backslashes and control characters among the
+// eight bytes of x: the high bit of their bytes is set in the result
+// (classic "has zero byte" / "has less than" bit tricks; the lowest flagged
+// byte is always a true match, bytes above it may be false ones). Flipping
+// bit 1 of every byte maps the quote (0x22) to 0x20 and the control
+// characters onto themselves, so one "less than 0x21" test finds both; the
+// backslash is a zero byte once flipped to 0. Neither flip touches the high
+// bit, so one &^ x drops the bytes of 0x80 and above for both tests.
+func specials(x uint64) uint64 {
+	quoteOrControl := (x ^ (swarOnes * 0x02)) - swarOnes*0x21
+	backslash := (x ^ (swarOnes * '\\')) - swarOnes
+	return (quoteOrControl | backslash) &^ x & swarHighs
+}
+
 // str scans a string whose opening quote is at i-1. It returns the offset
-// after the closing quote and whether the string holds escape sequences.
-// Eight bytes at a time it looks for a quote, a backslash or a control
-// character (classic "has zero byte" / "has less than" bit tricks; the
-// lowest flagged byte is always a true match). Flipping bit 1 of every byte
-// maps the quote (0x22) to 0x20 and the control characters onto themselves,
-// so one "less than 0x21" test finds both.
+// after the closing quote and whether the string holds escape sequences. A
+// string with no special byte but its closing quote, the common case, is
+// done with one nextSpecial; strRest takes over from anything else. The hot
+// loops (object, skip) inline this function by hand, to save the call.
 func (s *jsonIndexer) str(i int) (int, bool) {
+	b := s.b
+	if i = nextSpecial(b, i); i < len(b) && b[i] == '"' {
+		return i + 1, false
+	}
+	return s.strRest(i)
+}
+
+// nextSpecial returns the offset of the first quote, backslash or control
+// character at or after i, looking eight bytes at a time; when there is
+// none before the last eight bytes of b, it returns where it stopped, in
+// them.
+func nextSpecial(b []byte, i int) int {
+	for ; i < len(b)-7; i += 8 { // not i+8 <= len(b): this way has fewer bounds checks
+		if m := specials(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	return i
+}
+
+// strRest goes on scanning a string, from i, which holds no escape sequence
+// before i, for str.
+func (s *jsonIndexer) strRest(i int) (int, bool) {
 	b := s.b
 	escaped := false
 	for {
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			qc := x ^ (swarOnes * 0x02)
-			slash := x ^ (swarOnes * '\\')
-			m := ((qc - swarOnes*0x21) &^ qc) | ((slash - swarOnes) &^ slash)
-			if m &= swarHighs; m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				goto special
-			}
-			i += 8
-		}
+		i = nextSpecial(b, i)
 		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
 			i++
 		}
-	special:
 		if i >= len(b) {
 			return s.fail(problemTruncated, i), escaped
 		}
@@ -422,180 +697,4 @@ func (s *jsonIndexer) str(i int) (int, bool) {
 // isHex reports whether c is a hexadecimal digit.
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// enter notes one more level of nesting, failing past maxNesting.
-func (s *jsonIndexer) enter(i int) bool {
-	s.depth++
-	if s.depth > maxNesting {
-		s.fail(problemTooDeep, i)
-		return false
-	}
-	return true
-}
-
-// object scans an object whose '{' is at i-1. rec, when not nil, receives
-// its keys; top says this is the document's top-level object, whose
-// "Records" array is the record list.
-func (s *jsonIndexer) object(i int, rec *recordIndex, top bool) int {
-	if !s.enter(i) {
-		return len(s.b)
-	}
-	b := s.b
-	i = s.ws(i)
-	if i < len(b) && b[i] == '}' {
-		s.depth--
-		return i + 1
-	}
-	for {
-		if i >= len(b) {
-			return s.fail(problemTruncated, i)
-		}
-		if b[i] != '"' {
-			return s.fail(problemSyntax, i)
-		}
-		keyEnd, keyEscaped := s.str(i + 1)
-		if s.failure != problemNone {
-			return keyEnd
-		}
-		var slot *valueSpan
-		list := false
-		if rec != nil {
-			if keyEscaped {
-				rec.escapedKey = true
-			} else {
-				slot = rec.noteKey(b[i+1 : keyEnd-1])
-				list = top && slot == &rec.records
-			}
-		}
-		i = s.ws(keyEnd)
-		if i >= len(b) {
-			return s.fail(problemTruncated, i)
-		}
-		if b[i] != ':' {
-			return s.fail(problemSyntax, i)
-		}
-		i = s.ws(i + 1)
-		if slot != nil && slot.kind == 0 && i < len(b) {
-			i = s.indexedValue(i, slot, list)
-		} else {
-			i = s.value(i, nil, false)
-		}
-		if s.failure != problemNone {
-			return i
-		}
-		i = s.ws(i)
-		if i >= len(b) {
-			return s.fail(problemTruncated, i)
-		}
-		switch b[i] {
-		case ',':
-			i = s.ws(i + 1)
-		case '}':
-			s.depth--
-			return i + 1
-		default:
-			return s.fail(problemSyntax, i)
-		}
-	}
-}
-
-// indexedValue scans the value at i of an indexed key into slot.
-func (s *jsonIndexer) indexedValue(i int, slot *valueSpan, list bool) int {
-	slot.kind = kindOf(s.b[i])
-	if slot.kind == '"' {
-		end, escaped := s.str(i + 1)
-		slot.start, slot.end, slot.escaped = int32(i+1), int32(end-1), escaped
-		return end
-	}
-	end := s.value(i, nil, list)
-	slot.start, slot.end = int32(i), int32(end)
-	return end
-}
-
-// noteKey notes a top-level key of a record and returns where its value is
-// to be recorded, or nil.
-func (r *recordIndex) noteKey(key []byte) *valueSpan {
-	k := recordKey(key)
-	r.keys |= k
-	switch k {
-	case keyEventSource:
-		return &r.eventSource
-	case keyEventName:
-		return &r.eventName
-	case keyRecords:
-		return &r.records
-	case keyDetail:
-		return &r.detail
-	}
-	return nil
-}
-
-// array scans an array whose '[' is at i-1.
-func (s *jsonIndexer) array(i int) int {
-	if !s.enter(i) {
-		return len(s.b)
-	}
-	b := s.b
-	i = s.ws(i)
-	if i < len(b) && b[i] == ']' {
-		s.depth--
-		return i + 1
-	}
-	for {
-		i = s.value(i, nil, false)
-		if s.failure != problemNone {
-			return i
-		}
-		if i = s.ws(i); i >= len(b) {
-			return s.fail(problemTruncated, i)
-		}
-		switch b[i] {
-		case ',':
-			i = s.ws(i + 1)
-		case ']':
-			s.depth--
-			return i + 1
-		default:
-			return s.fail(problemSyntax, i)
-		}
-	}
-}
-
-// recordList scans the document's record list, whose '[' is at i-1, and
-// indexes each element as a record.
-func (s *jsonIndexer) recordList(i int) int {
-	if !s.enter(i) {
-		return len(s.b)
-	}
-	b := s.b
-	i = s.ws(i)
-	if i < len(b) && b[i] == ']' {
-		s.depth--
-		return i + 1
-	}
-	for {
-		if i >= len(b) {
-			return s.fail(problemTruncated, i)
-		}
-		*s.records = append(*s.records, recordIndex{start: int32(i), kind: kindOf(b[i])})
-		rec := &(*s.records)[len(*s.records)-1]
-		i = s.value(i, rec, false)
-		if s.failure != problemNone {
-			return i
-		}
-		rec.end = int32(i)
-		if i = s.ws(i); i >= len(b) {
-			return s.fail(problemTruncated, i)
-		}
-		switch b[i] {
-		case ',':
-			i = s.ws(i + 1)
-		case ']':
-			s.depth--
-			return i + 1
-		default:
-			return s.fail(problemSyntax, i)
-		}
-	}
 }

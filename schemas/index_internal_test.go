@@ -4,7 +4,8 @@ import "testing"
 
 // TestStrEveryByte: the eight-bytes-at-a-time string scan stops exactly
 // where a byte-by-byte scan does, for every byte value at every position of
-// the word, so the bit tricks flag no byte wrongly and miss none.
+// two words and of the bytes after them, so the bit tricks flag no byte
+// wrongly and miss none.
 func TestStrEveryByte(t *testing.T) {
 	naive := func(b []byte, i int) (int, bool) {
 		for ; i < len(b); i++ {
@@ -40,6 +41,10 @@ func TestStrEveryByte(t *testing.T) {
 				case doc[stop] < 0x20:
 					if s.failure != problemSyntax || s.at != stop {
 						t.Fatalf("byte %#x at %d, fill %#x: failure %d at %d, want a syntax error at %d", c, pos, fill, s.failure, s.at, stop)
+					}
+				case doc[stop] == '\\': // no fill byte makes an escape; the closing quote does
+					if stop == len(doc)-2 && s.failure != problemTruncated || stop < len(doc)-2 && (s.failure != problemSyntax || s.at != stop) {
+						t.Fatalf("byte %#x at %d, fill %#x: failure %d at %d, want a bad escape at %d", c, pos, fill, s.failure, s.at, stop)
 					}
 				}
 			}
