@@ -198,16 +198,7 @@ func TestEngineOnBadgerWithAbortsMatchesMemory(t *testing.T) {
 	g := newTraffic(4)
 	g.steady(g.start, 35)
 	at := g.start.Add(34*24*time.Hour + 10*time.Hour)
-	leaked := "arn:aws:iam::" + acct + ":user/leaked"
-	for k := 0; k < 8; k++ {
-		g.add(at.Add(time.Duration(k)*time.Minute), map[string]any{"data_stream.dataset": "aws.cloudtrail",
-			"event.action": "GetFoundationModel", "user.id": leaked, "cloud.account.id": acct})
-	}
-	for k := 0; k < 60; k++ {
-		g.add(at.Add(time.Duration(k)*30*time.Second), map[string]any{"data_stream.dataset": "aws.cloudtrail",
-			"event.action": "Converse", "user.id": principal(1), "cloud.account.id": acct,
-			"gen_ai.request.model.id": "us.anthropic.claude-3-5-sonnet-20241022-v2:0"})
-	}
+	leaked := g.cloudTrailBurst(at)
 	events := g.sorted()
 	rs := builtinRules(t)
 	want := run(t, rs, events)

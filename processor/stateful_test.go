@@ -81,6 +81,24 @@ func (g *traffic) steady(from time.Time, days int) {
 	}
 }
 
+// cloudTrailBurst adds the CloudTrail side of the anomalies of the stateful
+// tests, from at: a principal never seen before ("leaked", returned) calls
+// GetFoundationModel 8 times in 8 minutes, and principal(1) calls Converse
+// 60 times in 30 minutes.
+func (g *traffic) cloudTrailBurst(at time.Time) (leaked string) {
+	leaked = "arn:aws:iam::" + acct + ":user/leaked"
+	for k := 0; k < 8; k++ {
+		g.add(at.Add(time.Duration(k)*time.Minute), map[string]any{"data_stream.dataset": "aws.cloudtrail",
+			"event.action": "GetFoundationModel", "user.id": leaked, "cloud.account.id": acct})
+	}
+	for k := 0; k < 60; k++ {
+		g.add(at.Add(time.Duration(k)*30*time.Second), map[string]any{"data_stream.dataset": "aws.cloudtrail",
+			"event.action": "Converse", "user.id": principal(1), "cloud.account.id": acct,
+			"gen_ai.request.model.id": "us.anthropic.claude-3-5-sonnet-20241022-v2:0"})
+	}
+	return leaked
+}
+
 func (g *traffic) sorted() []*schemas.Event {
 	out := append([]*schemas.Event(nil), g.events...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Before(out[j]) })
@@ -174,15 +192,8 @@ func TestBaselineRulesOver35Days(t *testing.T) {
 	}
 	// The anomalies, day 34 at 10:00.
 	at := g.start.Add(34*24*time.Hour + 10*time.Hour)
-	leaked := "arn:aws:iam::" + acct + ":user/leaked"
-	for k := 0; k < 8; k++ {
-		g.add(at.Add(time.Duration(k)*time.Minute), map[string]any{"data_stream.dataset": "aws.cloudtrail",
-			"event.action": "GetFoundationModel", "user.id": leaked, "cloud.account.id": acct})
-	}
+	leaked := g.cloudTrailBurst(at)
 	for k := 0; k < 60; k++ {
-		g.add(at.Add(time.Duration(k)*30*time.Second), map[string]any{"data_stream.dataset": "aws.cloudtrail",
-			"event.action": "Converse", "user.id": principal(1), "cloud.account.id": acct,
-			"gen_ai.request.model.id": "us.anthropic.claude-3-5-sonnet-20241022-v2:0"})
 		g.add(at.Add(time.Duration(k)*30*time.Second+time.Second), map[string]any{"data_stream.dataset": "aws_bedrock.invocation",
 			"event.action": "Converse", "user.id": principal(1), "cloud.account.id": acct,
 			"gen_ai.request.model.id":    "us.anthropic.claude-3-5-sonnet-20241022-v2:0",

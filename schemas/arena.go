@@ -34,16 +34,6 @@ func (a *textArena) set(dst *string, b []byte) {
 	a.refs = append(a.refs, textRef{dst: dst, start: start, end: len(a.buf)})
 }
 
-// setString is set for a string.
-func (a *textArena) setString(dst *string, s string) {
-	if s == "" {
-		return
-	}
-	start := len(a.buf)
-	a.buf = append(a.buf, s...)
-	a.refs = append(a.refs, textRef{dst: dst, start: start, end: len(a.buf)})
-}
-
 // commit makes the strings queued since the last commit, in one allocation,
 // and stores each in its destination.
 func (a *textArena) commit() {

@@ -112,14 +112,14 @@ func (d *Decoder) decodeCloudTrail(v *fastjson.Value, raw []byte, rc *recordCtx,
 	a.set(&e.AccessKeyID, ui.GetStringBytes("accessKeyId"))
 	issuer := ui.Get("sessionContext", "sessionIssuer")
 	a.set(&e.SessionIssuerARN, issuer.GetStringBytes("arn"))
-	switch userName := ui.GetStringBytes("userName"); {
-	case len(userName) > 0:
-		a.set(&e.UserName, userName)
-	case len(issuer.GetStringBytes("userName")) > 0:
-		a.set(&e.UserName, issuer.GetStringBytes("userName"))
-	default:
-		a.set(&e.UserName, lastARNSegment(arn))
+	userName := ui.GetStringBytes("userName")
+	if len(userName) == 0 {
+		userName = issuer.GetStringBytes("userName")
 	}
+	if len(userName) == 0 {
+		userName = lastARNSegment(arn)
+	}
+	a.set(&e.UserName, userName)
 	if account := d.textBytes(v.Get("recipientAccountId")); len(account) > 0 {
 		a.set(&e.AccountID, account)
 	} else {

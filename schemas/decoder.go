@@ -636,7 +636,7 @@ func firstTimeAt(v *fastjson.Value, paths ...[]string) time.Time {
 
 // lastARNSegment returns the last path segment of an ARN's resource
 // (arn:aws:iam::1:user/dev/alice → alice; arn:aws:iam::1:root → root).
-func lastARNSegment[S string | []byte](arn S) S {
+func lastARNSegment(arn []byte) []byte {
 	for _, sep := range [...]byte{'/', ':'} {
 		for i := len(arn) - 1; i >= 0; i-- {
 			if arn[i] == sep {

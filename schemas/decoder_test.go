@@ -395,7 +395,7 @@ func TestNames(t *testing.T) {
 		"<redacted>":                               "<redacted>",
 		"":                                         "",
 	} {
-		if got := lastARNSegment(in); got != want {
+		if got := string(lastARNSegment([]byte(in))); got != want {
 			t.Errorf("lastARNSegment(%q) = %q, want %q", in, got, want)
 		}
 	}

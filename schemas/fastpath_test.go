@@ -81,7 +81,7 @@ func TestTextArena(t *testing.T) {
 	e.Region = "kept"
 	a.set(&e.Action, []byte("InvokeModel"))
 	a.set(&e.Region, nil)
-	a.setString(&e.UserName, "alice")
+	a.set(&e.UserName, []byte("alice"))
 	a.set(&e.UserName, []byte("bob"))
 	src := []byte("us-east-1")
 	a.set(&e.AccountID, src)

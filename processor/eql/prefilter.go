@@ -31,21 +31,8 @@ const (
 	swarHighs = 0x8080808080808080
 )
 
-// asciiString reports whether s is all ASCII, eight bytes at a time.
-func asciiString(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&swarHighs != 0 {
-			return false
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
+// asciiString reports whether s is all ASCII.
+func asciiString(s string) bool { return asciiPrefix(s) == len(s) }
 
 // asciiPrefix returns the length of the ASCII run at the start of s.
 func asciiPrefix(s string) int {
