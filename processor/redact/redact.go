@@ -57,7 +57,8 @@ var patterns = []pattern{
 	{BedrockAPIKey, regexp.MustCompile(`\bABSK[A-Za-z0-9+/=]{20,}|\bbedrock-api-key-[A-Za-z0-9+/=._-]{10,}`), 0,
 		[]string{"ABSK", "bedrock-api-key-"}, false},
 	{GitHubToken, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b`), 0,
-		[]string{"gh", "github_pat_"}, false},
+		// not "gh": it is in most English text ("might", "though")
+		[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, false},
 	{BearerToken, regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)`), 1,
 		[]string{"bearer"}, true},
 }

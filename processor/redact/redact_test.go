@@ -75,7 +75,8 @@ func TestLiteralTestsKeepFindings(t *testing.T) {
 		"aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY: '", "SecretAccessKey=", "ſecret_access_key=",
 		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Bearer ", "BEARER ", "bearer\t", "eyJhbGciOiJIUzI1NiJ9.abcdefghij",
 		"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----",
-		"ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_pat_11ABCDEFG0123456789_abcdefghij", "ABSKQmVkcm9ja0FQSUtleS1hYmNkZWY=",
+		"ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghs_", "gho_", "ghu_", "ghr_", "ghx_", "gh", "_", "abcdefghijklmnopqrstuvwxyz0123456789",
+		"github_pat_11ABCDEFG0123456789_abcdefghij", "ABSKQmVkcm9ja0FQSUtleS1hYmNkZWY=",
 		"bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t", "é", "\u212a", "plain words"}
 	seed := uint64(1)
 	next := func(n int) int {
