@@ -107,6 +107,19 @@ func runDecode(b *testing.B, cfg Config, corpus [][]byte) {
 // single-record messages of 1–1.6 KB from many services, 5% of them Bedrock,
 // with the default provider filter.
 func BenchmarkDecodeCloudTrailMixed(b *testing.B) {
+	runDecode(b, DefaultConfig(), mixedCloudTrailCorpus(b))
+}
+
+// BenchmarkDecodeCloudTrailMixedDropRaw is BenchmarkDecodeCloudTrailMixed as
+// replay decodes when no rule reads a raw field (Config.DropRaw).
+func BenchmarkDecodeCloudTrailMixedDropRaw(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.DropRaw = true
+	runDecode(b, cfg, mixedCloudTrailCorpus(b))
+}
+
+// mixedCloudTrailCorpus is the corpus of BenchmarkDecodeCloudTrailMixed.
+func mixedCloudTrailCorpus(b *testing.B) [][]byte {
 	other := cloudTrailRecords(b, 1000, 1600)
 	bedrock := bedrockCloudTrailRecords(b)
 	const n = 2000
@@ -120,7 +133,7 @@ func BenchmarkDecodeCloudTrailMixed(b *testing.B) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	rng.Shuffle(len(corpus), func(i, j int) { corpus[i], corpus[j] = corpus[j], corpus[i] })
-	runDecode(b, DefaultConfig(), corpus)
+	return corpus
 }
 
 // BenchmarkDecodeFilteredRecord is one non-Bedrock record, filtered: it must
@@ -149,6 +162,14 @@ func BenchmarkDecodeLogFile(b *testing.B) {
 // Splunk samples, fully decoded with text extraction.
 func BenchmarkDecodeInvocation(b *testing.B) {
 	runDecode(b, DefaultConfig(), invocationRecords(b))
+}
+
+// BenchmarkDecodeInvocationDropRaw is BenchmarkDecodeInvocation as replay
+// decodes when no rule reads a raw field (Config.DropRaw).
+func BenchmarkDecodeInvocationDropRaw(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.DropRaw = true
+	runDecode(b, cfg, invocationRecords(b))
 }
 
 // BenchmarkDecodeInvocationEncodingJSON decodes the same corpus with

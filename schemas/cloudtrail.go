@@ -87,9 +87,9 @@ func (d *Decoder) decodeCloudTrail(v *fastjson.Value, raw []byte, rc *recordCtx,
 	}
 
 	t := firstTimeAt(v, []string{"eventTime"}, []string{"@timestamp"})
-	e := newEvent(DatasetCloudTrail, raw, rc, t)
+	e := d.newEvent(DatasetCloudTrail, raw, rc, t)
 	a := &d.arena
-	d.setID(e, v.GetStringBytes("eventID"))
+	d.setID(e, v.GetStringBytes("eventID"), raw)
 	a.set(&e.Provider, src.GetStringBytes())
 	a.set(&e.Action, name.GetStringBytes())
 	errorCode := d.textBytes(v.Get("errorCode"))

@@ -342,27 +342,31 @@ func (d *Decoder) decodeRecord(v *fastjson.Value, doc []byte, idx *recordIndex, 
 }
 
 // newEvent returns an Event with the fields every record carries: dataset,
-// origin, a private copy of raw, and the time when known. The caller sets
-// its id with setID.
-func newEvent(dataset string, raw []byte, rc *recordCtx, t time.Time) *Event {
+// origin, a private copy of raw (unless Config.DropRaw), and the time when
+// known. The caller sets its id with setID.
+func (d *Decoder) newEvent(dataset string, raw []byte, rc *recordCtx, t time.Time) *Event {
 	if t.IsZero() {
 		t = rc.fallbackTime
 	}
-	return &Event{
+	e := &Event{
 		Timestamp: t.UTC(),
 		Dataset:   dataset,
-		Raw:       bytes.Clone(raw),
 		Origin:    rc.origin,
 	}
+	if !d.cfg.DropRaw {
+		e.Raw = bytes.Clone(raw)
+	}
+	return e
 }
 
 // setID queues id as e's event id in d's arena, or, when the record has
-// none, sets a hash of its raw bytes (contentID).
-func (d *Decoder) setID(e *Event, id []byte) {
+// none, sets a hash of raw, the record's bytes (contentID): from raw, not
+// from e.Raw, which Config.DropRaw leaves nil.
+func (d *Decoder) setID(e *Event, id, raw []byte) {
 	if len(id) > 0 {
 		d.arena.set(&e.ID, id)
 	} else {
-		e.ID = contentID(e.Raw)
+		e.ID = contentID(raw)
 	}
 }
 

@@ -127,10 +127,10 @@ func (d *Decoder) decodeEndpoint(shape endpointShape, v *fastjson.Value, raw []b
 		yield(Record{Status: StatusFiltered, Source: SourceEndpoint})
 		return
 	}
-	e := newEvent(DatasetEndpoint, raw, rc, f.timestamp)
+	e := d.newEvent(DatasetEndpoint, raw, rc, f.timestamp)
 	e.ID = f.id
 	if e.ID == "" {
-		e.ID = contentID(e.Raw)
+		e.ID = contentID(raw)
 	}
 	e.Category = "process"
 	e.Action = f.action

@@ -87,7 +87,9 @@ type Event struct {
 	HostName    string // host.name
 
 	// Raw is the record's own JSON (one record, not its envelope), kept so
-	// that fields without a typed slot stay reachable by path (see Field).
+	// that fields without a typed slot stay reachable by path (see
+	// FieldGetter, PathReadsRaw). It is nil when the Decoder was configured
+	// with DropRaw.
 	Raw []byte
 
 	Origin Origin

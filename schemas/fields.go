@@ -102,32 +102,32 @@ func IsKnownField(name string) bool { _, ok := typed[name]; return ok }
 // aws_bedrock.invocation. it walks the raw record of that dataset, a path
 // segment matching a JSON key spelled the same or in snake_case
 // (user_identity matches userIdentity); on endpoint events any other path walks
-// the raw ECS or OCSF document. A path the event does not have reads as null.
+// the raw ECS or OCSF document. A path the event does not have reads as null,
+// and so does a raw path of an Event without Raw (see Config.DropRaw).
 func FieldGetter(path string) Getter {
-	if g, ok := typed[path]; ok {
-		return g
-	}
-	if rest, ok := strings.CutPrefix(path, "aws.cloudtrail.request_parameters."); ok {
-		segs := strings.Split(rest, ".")
+	c := classifyPath(path)
+	switch c.kind {
+	case pathTyped:
+		return c.typed
+	case pathRequestParameters:
+		segs := strings.Split(c.rest, ".")
 		return func(e *Event) Value {
 			if e.RequestParameters == nil {
 				return Value{}
 			}
 			return FromAny(walkAny(e.RequestParameters, segs))
 		}
-	}
-	for _, r := range rawRoots {
-		if rest, ok := strings.CutPrefix(path, r.prefix); ok {
-			segs := strings.Split(rest, ".")
-			ds := r.dataset
-			return func(e *Event) Value {
-				if e.Dataset != ds {
-					return Value{}
-				}
-				return rawLookup(e.Raw, segs)
+	case pathDatasetRaw:
+		segs := strings.Split(c.rest, ".")
+		ds := c.dataset
+		return func(e *Event) Value {
+			if e.Dataset != ds {
+				return Value{}
 			}
+			return rawLookup(e.Raw, segs)
 		}
 	}
+	// pathEndpointRaw
 	segs := strings.Split(path, ".")
 	return func(e *Event) Value {
 		if e.Dataset != DatasetEndpoint {
@@ -138,6 +138,49 @@ func FieldGetter(path string) Getter {
 		}
 		return rawLookup(e.Raw, segs)
 	}
+}
+
+// PathReadsRaw reports whether the Getter FieldGetter returns for path reads
+// Event.Raw: true for every path that is neither a normalised field nor
+// under aws.cloudtrail.request_parameters. A caller whose fields all answer
+// false may decode with Config.DropRaw and read the same values.
+func PathReadsRaw(path string) bool {
+	k := classifyPath(path).kind
+	return k == pathDatasetRaw || k == pathEndpointRaw
+}
+
+// pathKind is how FieldGetter reads a path.
+type pathKind uint8
+
+const (
+	pathTyped             pathKind = iota // a typed slot of the Event
+	pathRequestParameters                 // a walk of Event.RequestParameters
+	pathDatasetRaw                        // the raw record of one dataset (rawRoots)
+	pathEndpointRaw                       // the raw document of an endpoint event
+)
+
+// pathClass is the classification of a path that FieldGetter and
+// PathReadsRaw share, so that the two cannot disagree.
+type pathClass struct {
+	kind    pathKind
+	typed   Getter // pathTyped
+	rest    string // pathRequestParameters, pathDatasetRaw: the path below the prefix
+	dataset string // pathDatasetRaw
+}
+
+func classifyPath(path string) pathClass {
+	if g, ok := typed[path]; ok {
+		return pathClass{kind: pathTyped, typed: g}
+	}
+	if rest, ok := strings.CutPrefix(path, "aws.cloudtrail.request_parameters."); ok {
+		return pathClass{kind: pathRequestParameters, rest: rest}
+	}
+	for _, r := range rawRoots {
+		if rest, ok := strings.CutPrefix(path, r.prefix); ok {
+			return pathClass{kind: pathDatasetRaw, rest: rest, dataset: r.dataset}
+		}
+	}
+	return pathClass{kind: pathEndpointRaw}
 }
 
 // TimestampLayout renders @timestamp for rules: fixed width with

@@ -80,9 +80,9 @@ func (d *Decoder) decodeInvocation(v *fastjson.Value, raw []byte, rc *recordCtx,
 		}
 	}
 	t, _ := timeOf(f.timestamp)
-	e := newEvent(DatasetInvocation, raw, rc, t)
+	e := d.newEvent(DatasetInvocation, raw, rc, t)
 	a := &d.arena
-	d.setID(e, f.requestID.GetStringBytes())
+	d.setID(e, f.requestID.GetStringBytes(), raw)
 	e.Provider = BedrockProvider
 	a.set(&e.Action, f.operation.GetStringBytes())
 	e.Outcome = "success"

@@ -206,6 +206,7 @@ func (v *validator) checkOutlier(r *Rule) {
 		x, err := eql.ParseExpr(m[2])
 		if err == nil {
 			o.Arg, err = eql.CompileValue(x)
+			o.ArgExpr = x
 		}
 		if err != nil {
 			at("value", "outlier.value %q: %v", o.Value, err)

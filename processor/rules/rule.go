@@ -148,8 +148,9 @@ type Outlier struct {
 	Floor    float64  `yaml:"floor"` // the value must also reach this
 
 	// Set by the loader.
-	Op  string         `yaml:"-"` // OpCount, OpSum or OpMax
-	Arg schemas.Getter `yaml:"-"` // the value summed or maximised
+	Op      string         `yaml:"-"` // OpCount, OpSum or OpMax
+	Arg     schemas.Getter `yaml:"-"` // the value summed or maximised
+	ArgExpr eql.Expr       `yaml:"-"` // what Arg was compiled from; nil for count
 }
 
 // Aggregate configures an aggregate rule: at the close of each tumbling
