@@ -56,6 +56,9 @@ func (g *aggregateRunner) ring(full string) evidenceRing {
 	return evidenceRing{s: &g.stateful, base: full, n: g.en.cfg.MaxEvidence}
 }
 
+// passOver: process tests the condition first.
+func (g *aggregateRunner) passOver(*schemas.Event) error { return nil }
+
 func (g *aggregateRunner) process(e *schemas.Event) error {
 	if !g.r.Condition.Match(e) {
 		return nil

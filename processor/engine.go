@@ -92,6 +92,15 @@ type runner interface {
 	rule() *rules.Rule
 	// process evaluates one event.
 	process(e *schemas.Event) error
+	// dataset is the data_stream.dataset of every event the rule's
+	// conditions can match, "" when they do not require one (see
+	// eql.Predicate.Dataset).
+	dataset() string
+	// passOver is called instead of process for an event of another
+	// dataset than dataset(), which no condition of the rule matches: it
+	// does what process does before it tests a condition (learning rules
+	// note the event time), and nothing else.
+	passOver(e *schemas.Event) error
 	// expire is called for a state key of this runner whose deadline the
 	// watermark has passed.
 	expire(key string, wm time.Time) error
@@ -194,7 +203,14 @@ func (en *Engine) Process(e *schemas.Event) error {
 		en.stats.Late++
 	}
 	for _, r := range en.runners {
-		if err := r.process(e); err != nil {
+		var err error
+		// Most rules require one dataset: the others' events only pass.
+		if ds := r.dataset(); ds != "" && ds != e.Dataset {
+			err = r.passOver(e)
+		} else {
+			err = r.process(e)
+		}
+		if err != nil {
 			return fmt.Errorf("rule %s: event %s: %w", r.rule().ID, e.ID, err)
 		}
 	}
@@ -382,20 +398,11 @@ func (en *Engine) expireKey(key string, wm time.Time) error {
 
 // raise passes an alert through the rule's suppression and emits it.
 func (en *Engine) raise(r *rules.Rule, e *schemas.Event, a *schemas.Alert) error {
-	return en.raiseWith(r, e, a, nil)
-}
-
-// raiseWith is raise for an alert not yet complete: fill, if not nil,
-// completes it once it is known not to be suppressed, before it is stored
-// or sent.
-func (en *Engine) raiseWith(r *rules.Rule, e *schemas.Event, a *schemas.Alert, fill func()) error {
 	if r.Suppress != nil {
-		suppressed, err := en.supp.offer(r, e, a, fill)
+		suppressed, err := en.supp.offer(r, e, a)
 		if err != nil || suppressed {
 			return err
 		}
-	} else if fill != nil {
-		fill()
 	}
 	en.send(a)
 	return nil

@@ -3,6 +3,7 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -283,6 +284,132 @@ suppress: {by: [user.id], for: 1h}
 	// before alice's next period starts.
 	if got[len(got)-1].ID == fu.ID {
 		t.Fatal("follow-up should have been emitted when alice's new period began, not at the end")
+	}
+}
+
+// eagerSingle runs a suppressed single-event rule as singleRunner did before
+// it decided suppression first: every match builds the whole alert, whose
+// time and evidence then go to a period that covers it; only an alert that
+// is sent gets its prompt excerpt.
+type eagerSingle struct{ singleRunner }
+
+func (s *eagerSingle) process(e *schemas.Event) error {
+	if !s.r.Condition.Match(e) {
+		return nil
+	}
+	chain := []snap{s.en.snapWithoutPrompt(s.r, e)}
+	a := s.en.buildAlert(s.r, alertSpec{chain: chain, idParts: []string{e.ID}, last: e})
+	p, err := s.en.supp.find(s.r, e)
+	if err != nil {
+		return err
+	}
+	if p.covers(a.Time) {
+		return s.en.supp.count(s.r, &p, a.Time, a.EvidenceCount, func() []schemas.Evidence { return a.Evidence })
+	}
+	if pr := s.en.promptOf(s.r, e); pr != nil {
+		chain[0].Prompt, a.Prompt = pr, pr
+		a.Summary = summarize(a, chain)
+	}
+	if err := s.en.supp.open(s.r, &p, a); err != nil {
+		return err
+	}
+	s.en.send(a)
+	return nil
+}
+
+// TestSuppressedSingleAlertIsNotBuiltYetCountsTheSame: a single-event rule
+// that decides suppression before building the alert emits the same alerts
+// (ids, times, subjects and bytes, follow-ups included), keeps the same
+// state after every event and counts the same as building every alert and
+// offering it, on a stream with in-order, out-of-order and late events,
+// periods that close by watermark and by a newer alert, more suppressed
+// alerts than MaxEvidence, evidence fields and masked prompts.
+func TestSuppressedSingleAlertIsNotBuiltYetCountsTheSame(t *testing.T) {
+	r := mustRule(t, `
+id: prompted
+name: Prompted
+severity: high
+risk_score: 70
+include_prompt: true
+evidence_fields: [gen_ai.prompt]
+query: |
+  any where gen_ai.prompt : "*password*"
+overrides:
+  - {when: 'user.id == "bob"', severity: critical, risk_score: 90}
+suppress: {by: [user.id], for: 30m}
+`)
+	var events []*schemas.Event
+	offsets := []int{0, 3, 1, 7, 2, 40, 41, 5, 90, 95, 60, 200, 201, 202, 203, 204, 205, 206, 207, 208}
+	for i, m := range offsets {
+		user := []string{"alice", "bob", "carol"}[i%3]
+		if m >= 200 {
+			user = "dave" // a burst: more suppressed than MaxEvidence
+		}
+		prompt := fmt.Sprintf("my password is hunter%d, key AKIAIOSFODNN7EXAMPL%d ", i, i%10) + strings.Repeat("y", i*20)
+		if i%5 == 4 {
+			prompt = "nothing to see"
+		}
+		events = append(events, ev(fmt.Sprintf("e%02d", i), time.Duration(m)*time.Minute,
+			map[string]any{"user.id": user, "gen_ai.prompt": prompt}))
+	}
+	cfg := DefaultConfig()
+	cfg.MaxEvidence = 3
+	type result struct {
+		alerts []string
+		states []string
+		stats  Stats
+	}
+	replay := func(eager bool) result {
+		var res result
+		st := state.NewMemory()
+		en, err := New([]*rules.Rule{r}, st, cfg, func(a *schemas.Alert) {
+			raw, err := json.Marshal(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.alerts = append(res.alerts, fmt.Sprintf("%s %s %s %s", a.ID, a.Time.Format(time.RFC3339Nano), a.Subject, raw))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eager {
+			en.runners = []runner{&eagerSingle{singleRunner{en: en, r: r}}}
+		}
+		dump := func() {
+			var b strings.Builder
+			st.Scan("", func(k string, v []byte) bool {
+				fmt.Fprintf(&b, "%q=%s\n", k, v)
+				return true
+			})
+			res.states = append(res.states, b.String())
+		}
+		for _, e := range events {
+			if err := en.Process(e); err != nil {
+				t.Fatal(err)
+			}
+			dump()
+		}
+		if err := en.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		dump()
+		res.stats = en.Stats()
+		return res
+	}
+	lazy, eager := replay(false), replay(true)
+	if eager.stats.Suppressed[r.ID] < 8 || len(eager.alerts) < 4 {
+		t.Fatalf("the stream should suppress several alerts: %+v, %d alerts", eager.stats, len(eager.alerts))
+	}
+	if !reflect.DeepEqual(lazy.stats, eager.stats) {
+		t.Errorf("stats %+v, want %+v", lazy.stats, eager.stats)
+	}
+	if !reflect.DeepEqual(lazy.alerts, eager.alerts) {
+		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(lazy.alerts, "\n"), strings.Join(eager.alerts, "\n"))
+	}
+	for i := range eager.states {
+		if lazy.states[i] != eager.states[i] {
+			t.Fatalf("state after event %d:\n%s\nwant:\n%s", i, lazy.states[i], eager.states[i])
+		}
 	}
 }
 

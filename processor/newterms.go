@@ -66,6 +66,9 @@ func (n *newTermsRunner) granule() int64 {
 	return g
 }
 
+// passOver: every event, matching or not, moves the learning start.
+func (n *newTermsRunner) passOver(e *schemas.Event) error { return n.observe(e.Timestamp) }
+
 func (n *newTermsRunner) process(e *schemas.Event) error {
 	if err := n.observe(e.Timestamp); err != nil {
 		return err

@@ -191,6 +191,9 @@ func (o *outlierRunner) fold(old float64, n int, v float64) float64 {
 	return old + v
 }
 
+// passOver: every event, matching or not, moves the learning start.
+func (o *outlierRunner) passOver(e *schemas.Event) error { return o.observe(e.Timestamp) }
+
 func (o *outlierRunner) process(e *schemas.Event) error {
 	if err := o.observe(e.Timestamp); err != nil {
 		return err

@@ -49,6 +49,11 @@ func newSequenceRunner(en *Engine, r *rules.Rule) *sequenceRunner {
 
 func (s *sequenceRunner) rule() *rules.Rule   { return s.r }
 func (s *sequenceRunner) statePrefix() string { return s.prefix }
+func (s *sequenceRunner) dataset() string     { return s.seq.Dataset() }
+
+// passOver: process tests the steps and the until query first, and none
+// matches an event of another dataset.
+func (s *sequenceRunner) passOver(*schemas.Event) error { return nil }
 
 // seqState is what one join key holds.
 type seqState struct {

@@ -49,6 +49,7 @@ func newStateful(en *Engine, r *rules.Rule, kind string, groups []rules.FieldRef
 
 func (s *stateful) rule() *rules.Rule   { return s.r }
 func (s *stateful) statePrefix() string { return s.prefix }
+func (s *stateful) dataset() string     { return s.r.Condition.Dataset() }
 
 // group returns the group values of e and its state key suffix; ok is false
 // when a group field is null or empty.

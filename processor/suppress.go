@@ -55,49 +55,86 @@ func suppressKey(r *rules.Rule, e *schemas.Event) string {
 	return suppressPrefix + r.ID + "/" + schemas.JoinGroup(values)
 }
 
-// offer reports whether a is suppressed; if not, it calls fill (if not nil)
-// to complete a, and opens a period for it.
-func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert, fill func()) (bool, error) {
+// period is the suppression state of one group as found when an alert of
+// it arrives.
+type period struct {
+	key string
+	st  *suppState
+	ok  bool // a period is stored (it may have ended)
+}
+
+// covers reports whether an alert at event time t falls in the period: it
+// is suppressed.
+func (p *period) covers(t time.Time) bool { return p.ok && t.Before(p.st.End) }
+
+// find returns the period of the group of e under r.
+func (s *suppressor) find(r *rules.Rule, e *schemas.Event) (period, error) {
 	key := suppressKey(r, e)
 	st, ok, err := s.load(key)
 	if err != nil {
+		return period{}, err
+	}
+	return period{key: key, st: st, ok: ok}, nil
+}
+
+// offer reports whether a is suppressed; if not, it opens a period for a,
+// which the caller then sends.
+func (s *suppressor) offer(r *rules.Rule, e *schemas.Event, a *schemas.Alert) (bool, error) {
+	p, err := s.find(r, e)
+	if err != nil {
 		return false, err
 	}
-	if ok && a.Time.Before(st.End) {
-		st.Count++
-		st.Last = maxTime(st.Last, a.Time)
-		st.Earliest = minTime(st.Earliest, a.Time)
-		for _, ev := range a.Evidence {
+	if p.covers(a.Time) {
+		return true, s.count(r, &p, a.Time, a.EvidenceCount, func() []schemas.Evidence { return a.Evidence })
+	}
+	return false, s.open(r, &p, a)
+}
+
+// count suppresses an alert at event time t that p covers: it adds the
+// alert to the period's count, its time bounds and, while the period has
+// fewer than MaxEvidence entries, its evidence. evidence, called only then,
+// returns the alert's evidence list; n is its evidence count. Nothing else
+// of a suppressed alert is kept, so a runner may call count without
+// building the alert (see singleRunner).
+func (s *suppressor) count(r *rules.Rule, p *period, t time.Time, n int, evidence func() []schemas.Evidence) error {
+	st := p.st
+	st.Count++
+	st.Last = maxTime(st.Last, t)
+	st.Earliest = minTime(st.Earliest, t)
+	if st.Evidence < s.en.cfg.MaxEvidence {
+		for _, ev := range evidence() {
 			if st.Evidence >= s.en.cfg.MaxEvidence {
 				break
 			}
-			if err := s.putEvidence(fmt.Sprintf("%s%s%02d", key, evidenceSuffix, st.Evidence), &ev); err != nil {
-				return false, err
+			if err := s.putEvidence(fmt.Sprintf("%s%s%02d", p.key, evidenceSuffix, st.Evidence), &ev); err != nil {
+				return err
 			}
 			st.Evidence++
 		}
-		st.EvCount += a.EvidenceCount
-		s.en.stats.Suppressed[r.ID]++
-		return true, saveState(s.en, key, st)
 	}
-	if ok {
-		if err := s.close(key, st); err != nil {
-			return false, err
+	st.EvCount += n
+	s.en.stats.Suppressed[r.ID]++
+	return saveState(s.en, p.key, st)
+}
+
+// open closes p if a period is stored (emitting its follow-up) and opens a
+// new one with a, complete, as its first alert.
+func (s *suppressor) open(r *rules.Rule, p *period, a *schemas.Alert) error {
+	if p.ok {
+		if err := s.close(p.key, p.st); err != nil {
+			return err
 		}
-	}
-	if fill != nil {
-		fill()
 	}
 	first := *a
 	first.Evidence, first.Prompt = nil, nil // the follow-up cites its own evidence
-	if err := s.putJSON(key+firstSuffix, &first); err != nil {
-		return false, err
+	if err := s.putJSON(p.key+firstSuffix, &first); err != nil {
+		return err
 	}
-	st = &suppState{FirstID: a.ID, Subject: a.Subject, End: a.Time.Add(r.Suppress.For.D()), Earliest: a.Time, Last: a.Time}
-	if err := s.en.setExpiry(key, time.Time{}, st.End); err != nil {
-		return false, err
+	st := &suppState{FirstID: a.ID, Subject: a.Subject, End: a.Time.Add(r.Suppress.For.D()), Earliest: a.Time, Last: a.Time}
+	if err := s.en.setExpiry(p.key, time.Time{}, st.End); err != nil {
+		return err
 	}
-	return false, saveState(s.en, key, st)
+	return saveState(s.en, p.key, st)
 }
 
 // putEvidence stores one evidence entry of a period.

@@ -102,6 +102,9 @@ func (t *thresholdRunner) ring(key string) evidenceRing {
 	return evidenceRing{s: &t.stateful, base: t.prefix + key, n: t.en.cfg.MaxEvidence}
 }
 
+// passOver: process tests the condition first.
+func (t *thresholdRunner) passOver(*schemas.Event) error { return nil }
+
 func (t *thresholdRunner) process(e *schemas.Event) error {
 	if !t.r.Condition.Match(e) {
 		return nil

@@ -18,6 +18,7 @@ type Predicate struct {
 	category string         // folded; "" for any
 	catGet   schemas.Getter // nil for any
 	cond     pred
+	dataset  string // see Dataset
 }
 
 // Match reports whether e belongs to the query's category and satisfies its
@@ -33,6 +34,39 @@ func (p *Predicate) Match(e *schemas.Event) bool {
 
 // Query returns the query p was compiled from.
 func (p *Predicate) Query() *EventQuery { return p.query }
+
+// Dataset returns the data_stream.dataset of every event p matches: the
+// literal of a conjunct `data_stream.dataset == "…"` at the top level of the
+// condition, or "" when it has none. Match is false for an event whose
+// data_stream.dataset is another value or null, so a caller that knows an
+// event's dataset may skip Match for it.
+func (p *Predicate) Dataset() string { return p.dataset }
+
+// datasetField is the field Dataset looks for.
+const datasetField = "data_stream.dataset"
+
+// requiredDataset returns the literal of the first conjunct
+// `data_stream.dataset == "literal"` (a non-empty string) of cond's top level,
+// or "". Match needs every conjunct of a top-level and to be true, and such
+// a conjunct is not true for any other value, nor for null.
+func requiredDataset(cond Expr) string {
+	terms := []Expr{cond}
+	if l, ok := cond.(*Logical); ok && l.Op == OpAnd {
+		terms = l.Terms
+	}
+	for _, t := range terms {
+		c, ok := t.(*Compare)
+		if !ok || c.Op != OpEq {
+			continue
+		}
+		f, isField := c.Left.(*Field)
+		lit, isLit := c.Right.(*Literal)
+		if isField && isLit && f.Name == datasetField && lit.Value.Kind == schemas.String && lit.Value.Str != "" {
+			return lit.Value.Str
+		}
+	}
+	return ""
+}
 
 func categoryMatches(v schemas.Value, folded string) bool {
 	switch v.Kind {
@@ -60,7 +94,14 @@ type Sequence struct {
 	Steps []CompiledStep
 	// Until is the query that cancels a pending sequence, or nil.
 	Until *CompiledStep
+
+	dataset string // see Dataset
 }
+
+// Dataset returns the data_stream.dataset of every event a step or the until
+// query of s matches: the one every step and until require (see
+// Predicate.Dataset), or "" when one of them requires none or they differ.
+func (s *Sequence) Dataset() string { return s.dataset }
 
 // CompiledStep is one step of a Sequence.
 type CompiledStep struct {
@@ -149,6 +190,15 @@ func CompileSequence(q *SequenceQuery) (*Sequence, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	s.dataset = s.Steps[0].Match.Dataset()
+	for _, st := range s.Steps[1:] {
+		if st.Match.Dataset() != s.dataset {
+			s.dataset = ""
+		}
+	}
+	if s.Until != nil && s.Until.Match.Dataset() != s.dataset {
+		s.dataset = ""
+	}
 	return s, nil
 }
 
@@ -187,7 +237,7 @@ func (c *compiler) err() error {
 }
 
 func (c *compiler) predicate(q *EventQuery) *Predicate {
-	p := &Predicate{query: q, cond: c.cond(q.Cond)}
+	p := &Predicate{query: q, cond: c.cond(q.Cond), dataset: requiredDataset(q.Cond)}
 	if q.Category != AnyCategory {
 		p.category = q.Category
 		p.catGet = schemas.FieldGetter("event.category")

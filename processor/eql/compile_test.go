@@ -503,6 +503,71 @@ until [any where event.action == "DeleteModel"] by source.ip`).(*SequenceQuery)
 	}
 }
 
+// TestDataset: a predicate reports the dataset a top-level conjunct
+// data_stream.dataset == "…" requires, and nothing for conditions that do
+// not require one (or, |, !=, :, in, not, a field on the right, an empty
+// literal); Match is then false on events of every other dataset and of
+// none, whatever the rest of the condition. A sequence reports the dataset
+// only when every step and the until query require the same one.
+func TestDataset(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{`any where data_stream.dataset == "aws.cloudtrail"`, "aws.cloudtrail"},
+		{`any where data_stream.dataset == "aws.cloudtrail" and event.action == "InvokeModel"`, "aws.cloudtrail"},
+		{`any where event.action == "InvokeModel" and (true and data_stream.dataset == "x.y")`, "x.y"},
+		{`any where true and data_stream.dataset == "a" and data_stream.dataset == "b"`, "a"},
+		{`process where event.outcome != null and data_stream.dataset == "endpoint.process"`, "endpoint.process"},
+		{`any where data_stream.dataset == "aws.cloudtrail" or event.action == "InvokeModel"`, ""},
+		{`any where data_stream.dataset != "aws.cloudtrail"`, ""},
+		{`any where not data_stream.dataset == "aws.cloudtrail"`, ""},
+		{`any where data_stream.dataset : "aws.cloudtrail"`, ""},
+		{`any where data_stream.dataset in ("aws.cloudtrail")`, ""},
+		{`any where "aws.cloudtrail" == data_stream.dataset`, ""},
+		{`any where data_stream.dataset == ""`, ""},
+		{`any where event.dataset == "aws.cloudtrail"`, ""},
+	} {
+		p := mustCompile(t, tt.src)
+		if got := p.Dataset(); got != tt.want {
+			t.Errorf("%s: Dataset() = %q, want %q", tt.src, got, tt.want)
+		}
+		if tt.want == "" {
+			continue
+		}
+		for _, ds := range []string{"", schemas.DatasetCloudTrail, schemas.DatasetInvocation, schemas.DatasetEndpoint, "x.y", "a", "b", "AWS.CLOUDTRAIL"} {
+			if ds == tt.want {
+				continue
+			}
+			for _, e := range []*schemas.Event{bedrockEvent(), cloudTrail("InvokeModel", "success", "AKIA"), {}} {
+				e.Dataset = ds
+				e.Category = "process"
+				if p.Match(e) {
+					t.Errorf("%s matched an event of dataset %q", tt.src, ds)
+				}
+			}
+		}
+	}
+
+	steps := func(src string) *Sequence {
+		t.Helper()
+		s, err := CompileSequence(mustParse(t, src).(*SequenceQuery))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tt := range []struct{ src, want string }{
+		{`sequence [any where data_stream.dataset == "a" and event.action == "X"] [any where data_stream.dataset == "a"]`, "a"},
+		{`sequence [any where data_stream.dataset == "a"] [any where data_stream.dataset == "a"] until [any where data_stream.dataset == "a"]`, "a"},
+		{`sequence [any where data_stream.dataset == "a"] [any where data_stream.dataset == "b"]`, ""},
+		{`sequence [any where data_stream.dataset == "a"] [any where event.action == "X"]`, ""},
+		{`sequence [any where data_stream.dataset == "a"] [any where data_stream.dataset == "a"] until [any where event.action == "X"]`, ""},
+		{`sequence [any where data_stream.dataset == "a"] [any where data_stream.dataset == "a"] until [any where data_stream.dataset == "b"]`, ""},
+	} {
+		if got := steps(tt.src).Dataset(); got != tt.want {
+			t.Errorf("%s: Dataset() = %q, want %q", tt.src, got, tt.want)
+		}
+	}
+}
+
 func TestKeyIsUnambiguous(t *testing.T) {
 	step := CompiledStep{Keys: []schemas.Getter{schemas.FieldGetter("user.name"), schemas.FieldGetter("host.name")}}
 	a, _ := step.Key(&schemas.Event{UserName: "a:1", HostName: "b"})

@@ -290,6 +290,11 @@ type wseg struct {
 	text  string // folded when the pattern is case-insensitive
 	runes int    // length in runes; ? counts as one
 	hasQ  bool
+	// lead is the literal text before the first ? of a segment with one,
+	// which find jumps to with a substring search; "" when the segment
+	// begins with ? or the text could match bytes other than its own
+	// (invalid UTF-8 or U+FFFD, which matchAt compares as decoded runes).
+	lead string
 }
 
 // hasWildcards reports whether p contains * or ?.
@@ -305,9 +310,25 @@ func compileWildcard(p string, fold bool) *wildcard {
 		if s == "" && i > 0 && i < len(parts)-1 {
 			continue // ** is *
 		}
-		w.segs = append(w.segs, wseg{text: s, runes: utf8.RuneCountInString(s), hasQ: strings.Contains(s, "?")})
+		seg := wseg{text: s, runes: utf8.RuneCountInString(s), hasQ: strings.Contains(s, "?")}
+		if seg.hasQ {
+			seg.lead = leadLiteral(s)
+		}
+		w.segs = append(w.segs, seg)
 	}
 	return w
+}
+
+// leadLiteral returns the text of seg before its first ?, or "" when a
+// substring search for it could miss a position where matchAt matches:
+// matchAt compares decoded runes, so a U+FFFD or an invalid byte in the
+// pattern equals any invalid byte of the subject.
+func leadLiteral(seg string) string {
+	lead, _, _ := strings.Cut(seg, "?")
+	if !utf8.ValidString(lead) || strings.ContainsRune(lead, utf8.RuneError) {
+		return ""
+	}
+	return lead
 }
 
 func (w *wildcard) match(s string) bool { return w.matchWith(s, w.fold) }
@@ -383,9 +404,30 @@ func (w *wildcard) suffixStart(s string, seg wseg, fold bool) (int, bool) {
 }
 
 // find returns the leftmost match of seg in s at or after from.
+//
+// A segment with a ? is tried at every rune position, except that one
+// beginning with a literal (gh in gh?_) is tried only where a substring
+// search finds that literal: a match must begin with it, and the search
+// (index, with the same folding) stops only at rune boundaries, since the
+// literal is valid UTF-8 and so begins with a byte that cannot continue a
+// rune.
 func (w *wildcard) find(s string, from int, seg wseg, fold bool) (int, int) {
 	if !seg.hasQ {
 		return index(s, seg.text, from, fold)
+	}
+	if seg.lead != "" {
+		for i := from; i <= len(s); {
+			start, _ := index(s, seg.lead, i, fold)
+			if start < 0 {
+				break
+			}
+			if end, ok := w.matchAt(s, start, seg, fold); ok {
+				return start, end
+			}
+			_, sz := utf8.DecodeRuneInString(s[start:])
+			i = start + sz
+		}
+		return -1, -1
 	}
 	for i := from; i <= len(s); {
 		if end, ok := w.matchAt(s, i, seg, fold); ok {

@@ -238,3 +238,119 @@ func BenchmarkAppendFold(b *testing.B) {
 		buf = appendFold(buf[:0], s)
 	}
 }
+
+// findEveryRune is the reference for (*wildcard).find on a segment with a ?:
+// matchAt tried at every rune position from from on, the algorithm before
+// find jumped to the segment's leading literal.
+func findEveryRune(w *wildcard, s string, from int, seg wseg, fold bool) (int, int) {
+	for i := from; i <= len(s); {
+		if end, ok := w.matchAt(s, i, seg, fold); ok {
+			return i, end
+		}
+		if i == len(s) {
+			break
+		}
+		_, sz := utf8.DecodeRuneInString(s[i:])
+		i += sz
+	}
+	return -1, -1
+}
+
+// TestWildcardFindLeadAgreesWithEveryRune: find, which jumps to the leading
+// literal of a segment with ?, returns the match trying every rune position
+// returns, for ? first, last and repeated, with and without folding (and on
+// pre-folded subjects, as matchPatterns passes them), on ASCII, non-ASCII
+// and invalid UTF-8 subjects, from every rune boundary.
+func TestWildcardFindLeadAgreesWithEveryRune(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	pieces := []string{"g", "h", "G", "H", "_", "gh", "ghp_", "GHO_", "é", "É", "k", "K", "\u212A", "ß", "€", "\xff", "\xe2\x82", "\ufffd", " ", "x"}
+	gen := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	patPieces := append([]string{"?", "?", "?"}, pieces...)
+	genPat := func() string {
+		var b strings.Builder
+		for k := 1 + rng.IntN(4); k > 0; k-- {
+			b.WriteString(patPieces[rng.IntN(len(patPieces))])
+		}
+		if !strings.Contains(b.String(), "?") {
+			b.WriteString("?")
+		}
+		return b.String()
+	}
+	fixed := []string{"gh?_", "?h_", "gh?", "g??_", "gh?_?", "é?k", "\u212A?", "\ufffd?", "\xff?", "ß??€"}
+	checked, jumped := 0, 0
+	for n := 0; n < 30000; n++ {
+		p := genPat()
+		if n < len(fixed) {
+			p = fixed[n]
+		}
+		for _, fold := range []bool{false, true} {
+			w := compileWildcard(p, fold)
+			seg := w.segs[0]
+			if seg.lead != "" {
+				jumped++
+			}
+			s := gen(rng.IntN(16))
+			subjects := []struct {
+				s    string
+				fold bool
+			}{{s, fold}}
+			if fold {
+				subjects = append(subjects, struct {
+					s    string
+					fold bool
+				}{foldString(s), false})
+			}
+			for _, sub := range subjects {
+				for from := 0; from <= len(sub.s); {
+					gs, ge := w.find(sub.s, from, seg, sub.fold)
+					ws, we := findEveryRune(w, sub.s, from, seg, sub.fold)
+					if gs != ws || ge != we {
+						t.Fatalf("find(%q, %d) with %q (fold %v, subject fold %v) = %d, %d; want %d, %d",
+							sub.s, from, p, fold, sub.fold, gs, ge, ws, we)
+					}
+					checked++
+					if from == len(sub.s) {
+						break
+					}
+					_, sz := utf8.DecodeRuneInString(sub.s[from:])
+					from += sz
+				}
+			}
+		}
+	}
+	if jumped == 0 || checked < 100000 {
+		t.Fatalf("too few cases: %d checked, %d with a leading literal", checked, jumped)
+	}
+}
+
+// BenchmarkWildcardQuestionSegment matches "*gh?_*" (of
+// bedrock-credentials-in-prompt) on folded English text where "gh" is
+// common and no token follows: find jumps between the occurrences of "gh";
+// every-rune is the reference that tries each position.
+func BenchmarkWildcardQuestionSegment(b *testing.B) {
+	s := foldString(strings.Repeat("Although the night brought rough weather, we thought it right to go through. ", 20))
+	w := compileWildcard("*gh?_*", true)
+	seg := w.segs[1]
+	b.Run("lead", func(b *testing.B) {
+		b.SetBytes(int64(len(s)))
+		for i := 0; i < b.N; i++ {
+			if st, _ := w.find(s, 0, seg, false); st >= 0 {
+				b.Fatal("matched")
+			}
+		}
+	})
+	b.Run("every-rune", func(b *testing.B) {
+		b.SetBytes(int64(len(s)))
+		for i := 0; i < b.N; i++ {
+			if st, _ := findEveryRune(w, s, 0, seg, false); st >= 0 {
+				b.Fatal("matched")
+			}
+		}
+	})
+}
