@@ -205,22 +205,63 @@ func regexLiterals(re *syntax.Regexp, fold bool) ([]string, bool) {
 }
 
 // containsSet finds whether any of a set of folded literals occurs in a
-// folded subject, in one pass: a table of the literals' first two bytes
-// picks the candidate positions (a few per cent of a prompt's), where the
-// literals beginning with those two bytes are compared. With many
-// literals this beats one vectorised search per literal.
+// folded subject, in one pass over it. Literals of four bytes or more are
+// found through a table of hashes of four-byte grams: with a few dozen
+// literals in 65,536 slots, about one probe in a thousand is a candidate,
+// where the literals of that slot are compared. The subject is probed only
+// every stride bytes, stride being the shortest such literal's length − 3
+// (at most maxStride): an occurrence at p covers one probe p+k, k < stride,
+// whose gram is the literal's gram at k, so each literal's grams at 0 …
+// stride−1 are in the table. Literals of two or three bytes go through a
+// table of their first two bytes, probed at every byte. With many literals
+// this beats one vectorised search per literal.
 type containsSet struct {
-	pairs  [256 * 256 / 64]uint64 // bit c0<<8|c1: a literal begins with c0 c1
-	byPair map[uint16][]string
+	stride int
+	quads  [1 << 16 / 64]uint64 // bit quadHash(gram): a literal of 4+ bytes holds gram at an offset < stride
+	byQuad map[uint16][]gramAt
+	pairs  [256 * 256 / 64]uint64 // bit c0<<8|c1: a literal of 2 or 3 bytes begins with c0 c1
+	byPair map[uint16][]string    // nil when there is no such literal
+}
+
+// gramAt is a literal whose four-byte gram at off hashes to a slot.
+type gramAt struct {
+	lit string
+	off int
 }
 
 // minContains is the number of *text* wildcards from which a matcher
 // searches them together.
 const minContains = 6
 
+// maxStride bounds containsSet.stride, and so the grams kept per literal.
+const maxStride = 8
+
+// quadHash hashes four bytes to a slot of containsSet.quads (Fibonacci
+// hashing: the top 16 bits of the product).
+func quadHash(t string) uint16 {
+	x := uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24
+	return uint16((x * 0x9E3779B1) >> 16)
+}
+
 func newContainsSet(lits []string) *containsSet {
-	c := &containsSet{byPair: map[uint16][]string{}}
+	c := &containsSet{stride: maxStride, byQuad: map[uint16][]gramAt{}}
 	for _, l := range lits {
+		if len(l) >= 4 {
+			c.stride = min(c.stride, len(l)-3)
+		}
+	}
+	for _, l := range lits {
+		if len(l) >= 4 {
+			for k := 0; k < c.stride; k++ {
+				h := quadHash(l[k : k+4])
+				c.quads[h>>6] |= 1 << (h & 63)
+				c.byQuad[h] = append(c.byQuad[h], gramAt{l, k})
+			}
+			continue
+		}
+		if c.byPair == nil {
+			c.byPair = map[uint16][]string{}
+		}
 		p := uint16(l[0])<<8 | uint16(l[1])
 		c.pairs[p>>6] |= 1 << (p & 63)
 		c.byPair[p] = append(c.byPair[p], l)
@@ -230,6 +271,20 @@ func newContainsSet(lits []string) *containsSet {
 
 // in reports whether one of the literals occurs in s.
 func (c *containsSet) in(s string) bool {
+	for i := 0; i+4 <= len(s); i += c.stride {
+		h := quadHash(s[i : i+4])
+		if c.quads[h>>6]&(1<<(h&63)) == 0 {
+			continue
+		}
+		for _, g := range c.byQuad[h] {
+			if p := i - g.off; p >= 0 && strings.HasPrefix(s[p:], g.lit) {
+				return true
+			}
+		}
+	}
+	if c.byPair == nil {
+		return false
+	}
 	for i := 0; i+1 < len(s); i++ {
 		p := uint16(s[i])<<8 | uint16(s[i+1])
 		if c.pairs[p>>6]&(1<<(p&63)) == 0 {

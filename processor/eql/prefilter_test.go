@@ -124,3 +124,60 @@ func TestLowerASCII(t *testing.T) {
 		t.Error("asciiString accepts non-ASCII")
 	}
 }
+
+// TestContainsSetAgreesWithContains: containsSet.in is true exactly when
+// one of its literals is a substring, for random sets of literals of two to
+// fifteen bytes (both tables, every stride) over a small alphabet, so that
+// near misses and hash collisions are common, and occurrences fall at every
+// offset from the probes.
+func TestContainsSetAgreesWithContains(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abcde é"[rnd.IntN(8)]
+		}
+		return string(b)
+	}
+	for set := 0; set < 300; set++ {
+		lits := make([]string, 1+rnd.IntN(40))
+		shortest := 2 + rnd.IntN(10)
+		for i := range lits {
+			lits[i] = word(shortest + rnd.IntN(6))
+		}
+		c := newContainsSet(lits)
+		for n := 0; n < 300; n++ {
+			s := word(rnd.IntN(40))
+			if n%3 == 0 { // plant a literal at a random offset
+				l := lits[rnd.IntN(len(lits))]
+				at := rnd.IntN(len(s) + 1)
+				s = s[:at] + l + s[at:]
+			}
+			want := false
+			for _, l := range lits {
+				want = want || strings.Contains(s, l)
+			}
+			if got := c.in(s); got != want {
+				t.Fatalf("literals %q, subject %q: in = %v, want %v", lits, s, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkContainsSet: the phrase list of the built-in prompt-injection
+// rule over an English prompt that holds none of them.
+func BenchmarkContainsSet(b *testing.B) {
+	lits := []string{"system prompt", "everything above this line", "your initial instructions", "training data",
+		"you are now dan", "dan mode", "do anything now", "developer mode", "jailbreak", "no content policy",
+		"no restrictions", "without restriction", "unrestricted ai", "unrestricted assistant", "pretend you are",
+		"act as if you have no", "you are now evil", "ignore", "disregard", "forget", "override", "bypass"}
+	c := newContainsSet(lits)
+	s := strings.Repeat("please summarise the quarterly report for the sales team, and draft a short email to the "+
+		"regional managers asking them to send their updated forecasts by friday. keep the tone friendly. ", 10)
+	b.SetBytes(int64(len(s)))
+	for i := 0; i < b.N; i++ {
+		if c.in(s) {
+			b.Fatal("matched")
+		}
+	}
+}
