@@ -25,7 +25,10 @@ import (
 // record without allocating; a bare CloudTrail record whose eventSource is
 // not in Config.CloudTrailProviders — the bulk of a CloudTrail feed — is
 // filtered on that pass alone. Only the other records are parsed (with
-// fastjson) and normalised.
+// fastjson) and normalised; but an invocation log, recognised from the keys
+// the first pass indexed, is read straight from its bytes by a fast path
+// (invocation_fast.go) that gives the same Event and leaves the shapes it is
+// not sure of to the parse.
 //
 // A Decoder is not safe for concurrent use: give each goroutine its own. It
 // reuses its parsers and buffers from one message to the next, so a warm
@@ -52,6 +55,11 @@ type Decoder struct {
 
 	arena  textArena // the short strings of the Event being built
 	numBuf []byte    // a number rendered as text (textBytes)
+
+	inv invocationScan // the fast path of invocation logs (decodeInvocationBytes)
+	// slowInvocations turns the fast path off, for tests that compare the
+	// two paths.
+	slowInvocations bool
 }
 
 // maxMessageBytes is the largest MaxRecordBytes a Decoder accepts: the
@@ -223,6 +231,7 @@ func (d *Decoder) decodeRecordList(doc []byte, origin Origin, list string, src S
 
 // decodeRecordBytes decodes the record idx of the scanned document doc: a
 // CloudTrail record of an unwanted provider is filtered from the index alone;
+// an invocation log is read from its bytes when the fast path takes it;
 // anything else is parsed with p and normalised.
 func (d *Decoder) decodeRecordBytes(doc []byte, idx *recordIndex, p *fastjson.Parser, rc *recordCtx, yield func(Record)) {
 	if d.filteredByIndex(doc, idx) {
@@ -231,6 +240,10 @@ func (d *Decoder) decodeRecordBytes(doc []byte, idx *recordIndex, p *fastjson.Pa
 	}
 	if idx.kind != '{' {
 		yield(rc.malformed(SourceUnknown, ReasonUnknownShape, "record is JSON "+kindName(idx.kind)))
+		return
+	}
+	if !d.slowInvocations && !idx.escapedKey && mayBeInvocation(idx.keys) &&
+		d.decodeInvocationBytes(idx.bytes(doc), rc, yield) {
 		return
 	}
 	v, err := p.ParseBytes(idx.bytes(doc))
@@ -330,7 +343,7 @@ func (d *Decoder) decodeRecord(v *fastjson.Value, doc []byte, idx *recordIndex, 
 		d.decodeCloudTrail(v, raw, rc, yield)
 	case isCloudTrailDigest(keys):
 		yield(Record{Status: StatusSkipped, Source: SourceCloudTrail})
-	case keys.hasAny(keySchemaType) && isInvocationLog(v):
+	case mayBeInvocation(keys) && isInvocationLog(v):
 		d.decodeInvocation(v, raw, rc, yield)
 	default:
 		if shape := endpointShapeOf(v); shape != notEndpoint {
@@ -481,21 +494,32 @@ func integerOf(x *fastjson.Value) (int64, bool) {
 	if x == nil {
 		return 0, false
 	}
-	var f float64
 	switch x.Type() {
 	case fastjson.TypeNumber:
-		var err error
-		if f, err = x.Float64(); err != nil {
+		f, err := x.Float64()
+		if err != nil {
 			return 0, false
 		}
+		return countOf(f)
 	case fastjson.TypeString:
-		var err error
-		if f, err = strconv.ParseFloat(strings.TrimSpace(string(x.GetStringBytes())), 64); err != nil {
-			return 0, false
-		}
-	default:
+		return countOfText(x.GetStringBytes())
+	}
+	return 0, false
+}
+
+// countOfText reads a count written in a string: a decimal number, spaces
+// around it allowed.
+func countOfText(b []byte) (int64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	if err != nil {
 		return 0, false
 	}
+	return countOf(f)
+}
+
+// countOf is the count f, truncated; NaN and magnitudes above 1e15 are no
+// counts.
+func countOf(f float64) (int64, bool) {
 	if math.IsNaN(f) || f < -1e15 || f > 1e15 {
 		return 0, false
 	}
