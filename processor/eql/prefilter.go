@@ -230,8 +230,14 @@ type gramAt struct {
 }
 
 // minContains is the number of *text* wildcards from which a matcher
-// searches them together.
-const minContains = 6
+// searches them together; from two when every text is at least
+// minLongContains bytes, since the set then probes every third byte or
+// less often (2 literals of 6+ bytes: 1.3-1.9 GB/s against 1.0 for two
+// substring searches over an English prompt; 5 literals: 1.8 against 0.7).
+const (
+	minContains     = 6
+	minLongContains = 6
+)
 
 // maxStride bounds containsSet.stride, and so the grams kept per literal.
 const maxStride = 8
@@ -312,7 +318,11 @@ func (m *matcher) gatherContains() {
 			lits = append(lits, lit)
 		}
 	}
-	if len(lits) < minContains {
+	shortest := minLongContains
+	for _, l := range lits {
+		shortest = min(shortest, len(l))
+	}
+	if len(lits) < 2 || len(lits) < minContains && shortest < minLongContains {
 		return
 	}
 	m.contains = newContainsSet(lits)

@@ -181,3 +181,38 @@ func BenchmarkContainsSet(b *testing.B) {
 		}
 	}
 }
+
+// TestGatherContainsChoosesTheSetByLength: a few long phrases are searched
+// together; a few short ones, which a vectorised substring search finds
+// faster, are not, unless there are many.
+func TestGatherContainsChoosesTheSetByLength(t *testing.T) {
+	for _, tc := range []struct {
+		pats []string
+		set  bool
+	}{
+		{[]string{"*ignore*", "*forget*"}, true},
+		{[]string{"*ignore*"}, false},
+		{[]string{"*ignore*", "*akia*"}, false},
+		{[]string{"*akia*", "*asia*", "*abia*", "*acca*", "*absk*"}, false},
+		{[]string{"*akia*", "*asia*", "*abia*", "*acca*", "*absk*", "*ghp_*"}, true},
+		{[]string{"*ignore*", "*forget*", "ignore*"}, true},
+	} {
+		m := newMatcher(true)
+		for _, p := range tc.pats {
+			m.addPattern(p)
+		}
+		m.gatherContains()
+		if got := m.contains != nil; got != tc.set {
+			t.Errorf("%q: contains set %v, want %v", tc.pats, got, tc.set)
+		}
+		for _, s := range []string{"please IGNORE this", "forget it", "nothing", "AKIA1234", "ignore"} {
+			want := false
+			for _, p := range tc.pats {
+				want = want || compileWildcard(p, true).match(s)
+			}
+			if got := m.matchPatterns(s); got != want {
+				t.Errorf("%q on %q: %v, want %v", tc.pats, s, got, want)
+			}
+		}
+	}
+}
