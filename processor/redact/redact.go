@@ -63,32 +63,104 @@ var patterns = []pattern{
 		[]string{"bearer"}, true},
 }
 
-// mayMatch reports whether p's literal test lets s through; lower is s
-// lower-cased when s is ASCII, else "".
-func (p *pattern) mayMatch(s, lower string, ascii bool) bool {
-	subject := s
-	if p.fold {
-		if !ascii {
-			return true
-		}
-		subject = lower
-	}
-	for _, l := range p.lits {
-		if strings.Contains(subject, l) {
-			return true
-		}
-	}
-	return false
+// The literal tests of all patterns are made in one pass over the text:
+// every literal is at least four bytes, and a table of hashes of their
+// first four bytes, lower-cased, picks the positions where one may begin
+// (a few in a thousand of an English prompt); there each literal of that
+// slot is compared, exactly or, for a case-insensitive pattern, ignoring
+// ASCII case. Before, the text was lower-cased into a copy and searched once
+// per literal: 170 MB/s on an English prompt.
+type litRef struct {
+	lit  string
+	pat  int // index in patterns
+	fold bool
 }
 
-// isASCII reports whether s is all ASCII.
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+var lits = newLitTable()
+
+type litTable struct {
+	heads  [1 << 16 / 64]uint64 // bit headHash(lower-cased first four bytes)
+	byHead map[uint16][]litRef
+	folded uint64 // the patterns with fold set
+}
+
+func newLitTable() *litTable {
+	t := &litTable{byHead: map[uint16][]litRef{}}
+	for i, p := range patterns {
+		if p.fold {
+			t.folded |= 1 << i
+		}
+		for _, l := range p.lits {
+			if len(l) < 4 {
+				panic("redact: literal " + l + " is shorter than 4 bytes")
+			}
+			h := headHash(l)
+			t.heads[h>>6] |= 1 << (h & 63)
+			t.byHead[h] = append(t.byHead[h], litRef{l, i, p.fold})
+		}
+	}
+	return t
+}
+
+// headHash hashes the first four bytes of s with bit 5 of each set, which
+// lower-cases ASCII letters (and merges some other pairs of bytes, which
+// only adds candidates).
+func headHash(s string) uint16 {
+	x := uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+	return uint16(((x | 0x20202020) * 0x9E3779B1) >> 16)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasPrefixFold reports whether s begins with lit, a lower-case ASCII
+// literal, ignoring ASCII case.
+func hasPrefixFold(s, lit string) bool {
+	if len(s) < len(lit) {
+		return false
+	}
+	for i := 0; i < len(lit); i++ {
+		if lowerASCII(s[i]) != lit[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// candidates returns the set of patterns (bit i: patterns[i]) whose
+// literal test lets s through: one of its literals occurs in s, ignoring
+// ASCII case for a case-insensitive pattern; and every case-insensitive
+// pattern when s is not ASCII, where lower-casing is not case folding (the
+// long s and the Kelvin sign fold onto s and k).
+func (t *litTable) candidates(s string) uint64 {
+	var mask uint64
+	var any byte
+	for i := 0; i+4 <= len(s); i++ {
+		any |= s[i]
+		h := headHash(s[i : i+4])
+		if t.heads[h>>6]&(1<<(h&63)) == 0 {
+			continue
+		}
+		for _, r := range t.byHead[h] {
+			if mask&(1<<r.pat) != 0 {
+				continue
+			}
+			if r.fold && hasPrefixFold(s[i:], r.lit) || !r.fold && strings.HasPrefix(s[i:], r.lit) {
+				mask |= 1 << r.pat
+			}
+		}
+	}
+	for i := max(len(s)-3, 0); i < len(s); i++ {
+		any |= s[i]
+	}
+	if any >= utf8.RuneSelf {
+		mask |= t.folded
+	}
+	return mask
 }
 
 // Finding is one secret found in a text.
@@ -111,13 +183,13 @@ func find(s string, prefilter bool) []Finding {
 		}
 		return false
 	}
-	ascii, lower := isASCII(s), ""
-	if ascii {
-		lower = strings.ToLower(s)
+	var may uint64 = 1<<len(patterns) - 1
+	if prefilter {
+		may = lits.candidates(s)
 	}
 	for i := range patterns {
 		p := &patterns[i]
-		if prefilter && !p.mayMatch(s, lower, ascii) {
+		if may&(1<<i) == 0 {
 			continue
 		}
 		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {

@@ -100,3 +100,49 @@ func TestLiteralTestsKeepFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidates: the one-pass literal test names exactly the patterns one
+// of whose literals occurs (case-insensitively for the case-insensitive
+// ones), and every case-insensitive pattern once the text is not ASCII,
+// wherever its first non-ASCII byte is.
+func TestCandidates(t *testing.T) {
+	bit := func(k Kind) uint64 {
+		for i, p := range patterns {
+			if p.kind == k {
+				return 1 << i
+			}
+		}
+		t.Fatalf("no pattern %s", k)
+		return 0
+	}
+	for _, tc := range []struct {
+		s    string
+		want uint64
+	}{
+		{"", 0},
+		{"plain words", 0},
+		{"AKIA", bit(AWSAccessKeyID)},
+		{"akia", 0},
+		{"xxAKIA", bit(AWSAccessKeyID)},
+		{"my SECRET and Bearer", bit(AWSSecretKey) | bit(BearerToken)},
+		{"token ghs_ and -----BEGIN ", bit(GitHubToken) | bit(PrivateKey)},
+		{"é", lits.folded},
+		{"plain words é", lits.folded},
+		{"é plain words", lits.folded},
+		{"AKIA é", bit(AWSAccessKeyID) | lits.folded},
+	} {
+		if got := lits.candidates(tc.s); got != tc.want {
+			t.Errorf("candidates(%q) = %b, want %b", tc.s, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkFindEnglish: Find on a 5 KB English prompt that holds no secret.
+func BenchmarkFindEnglish(b *testing.B) {
+	s := strings.Repeat("Please summarise the quarterly report for the sales team, and draft a short email to the "+
+		"regional managers asking them to send their updated forecasts by Friday. Keep the tone friendly. ", 28)
+	b.SetBytes(int64(len(s)))
+	for i := 0; i < b.N; i++ {
+		Find(s)
+	}
+}
