@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,63 @@ func BenchmarkReplayMixedCloudTrail(b *testing.B) { benchReplay(b, repeat(mixedC
 // BenchmarkReplayInvocationLogs: replay end to end of real model-invocation
 // logs (every record is decoded and evaluated).
 func BenchmarkReplayInvocationLogs(b *testing.B) { benchReplay(b, repeat(invocationLogs(b), 10<<20)) }
+
+// BenchmarkReplayForward: the same samples as BenchmarkReplayMixedCloudTrail
+// and BenchmarkReplayInvocationLogs, but in event-time order and with every
+// copy moved later than the one before (forward), as a day of logs replays.
+// Their repeated copies arrive behind the watermark: from the second copy on
+// every record is late, and every alert of it is raised again, as a new
+// alert, since its suppression period has ended; these take the path of
+// ordinary in-order traffic.
+func BenchmarkReplayForward(b *testing.B) {
+	b.Run("mixed-cloudtrail", func(b *testing.B) { benchReplay(b, forward(b, mixedCloudTrail(b), "eventTime", 10<<20)) })
+	b.Run("invocation-logs", func(b *testing.B) { benchReplay(b, forward(b, invocationLogs(b), "timestamp", 10<<20)) })
+}
+
+// forward returns copies of lines, sorted by the RFC 3339 UTC time of their
+// key field (a string of the form 2006-01-02T15:04:05Z, the first
+// occurrence of the key in the line, which is one record), each copy shifted later than the last
+// by the span of the sample and a day, until they reach size bytes.
+func forward(b *testing.B, lines []byte, key string, size int) []byte {
+	b.Helper()
+	const layout = "2006-01-02T15:04:05Z"
+	type line struct {
+		text []byte
+		at   int // offset of the time in text
+		t    time.Time
+	}
+	var ls []line
+	needle := []byte(`"` + key + `":`)
+	for _, l := range bytes.Split(bytes.TrimRight(lines, "\n"), []byte("\n")) {
+		i := bytes.Index(l, needle)
+		if i >= 0 {
+			i += len(needle)
+			for i < len(l) && l[i] == ' ' {
+				i++
+			}
+			i++ // the opening quote
+		}
+		if i < 0 || i+len(layout) > len(l) {
+			b.Fatalf("no %s in %.80s", key, l)
+		}
+		t, err := time.Parse(layout, string(l[i:i+len(layout)]))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls = append(ls, line{l, i, t})
+	}
+	slices.SortStableFunc(ls, func(x, y line) int { return x.t.Compare(y.t) })
+	span := ls[len(ls)-1].t.Sub(ls[0].t) + 24*time.Hour
+	out := make([]byte, 0, size+len(lines))
+	for k := 0; len(out) < size; k++ {
+		for _, l := range ls {
+			n := len(out)
+			out = append(append(out, l.text...), '\n')
+			l.t.Add(time.Duration(k)*span).AppendFormat(out[n+l.at:n+l.at], layout)
+		}
+	}
+	return out
+}
 
 // repeat concatenates copies of lines until they reach size bytes, so a
 // benchmark measures the steady state rather than per-file set-up. Copies

@@ -171,11 +171,38 @@ func hasLowerPrefix(s, prefix string) bool {
 // costOf is the estimated USD cost of one call; ok is false when the model
 // has no price.
 func (en *Engine) costOf(model string, in, out int64) (usd float64, ok bool) {
-	p, ok := priceOf(en.cfg.Prices, model)
+	p, ok := en.prices.of(en.cfg.Prices, model)
 	if !ok {
 		return 0, false
 	}
 	return float64(in)/1000*p.InputPer1K + float64(out)/1000*p.OutputPer1K, true
+}
+
+// priceCache remembers priceOf by model id as the request names it: a
+// stream names few models, and priceOf compares each with every price.
+// Its zero value is ready.
+type priceCache struct {
+	m map[string]cachedPrice
+}
+
+type cachedPrice struct {
+	p  ModelPrice
+	ok bool
+}
+
+// maxCachedPrices bounds priceCache; past it the cache starts again.
+const maxCachedPrices = 256
+
+func (c *priceCache) of(ps []ModelPrice, model string) (ModelPrice, bool) {
+	if e, hit := c.m[model]; hit {
+		return e.p, e.ok
+	}
+	p, ok := priceOf(ps, model)
+	if c.m == nil || len(c.m) >= maxCachedPrices {
+		c.m = make(map[string]cachedPrice, 16)
+	}
+	c.m[model] = cachedPrice{p, ok}
+	return p, ok
 }
 
 // maxUnknownModels caps metrics.cost_unknown_models.

@@ -120,6 +120,7 @@ type Engine struct {
 	cache   *stateCache
 	encBuf  []byte   // scratch buffer of marshalState
 	dues    []string // scratch list of sweep
+	prices  priceCache
 
 	maxTime   time.Time // highest event time seen
 	wm        time.Time // watermark

@@ -562,3 +562,27 @@ func TestDatasetDispatchChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestPriceCache: the engine's cache of prices gives priceOf's answer, the
+// second time too, and stays bounded over many distinct model ids.
+func TestPriceCache(t *testing.T) {
+	ps := DefaultPrices()
+	var c priceCache
+	models := []string{"anthropic.claude-3-haiku-20240307-v1:0", "US.Anthropic.Claude-3-5-Sonnet-20241022-v2:0",
+		"arn:aws:bedrock:us-east-1:1:application-inference-profile/abc", "", "amazon.nova-micro-v1:0"}
+	for i := 0; i < 3*maxCachedPrices; i++ {
+		models = append(models, fmt.Sprintf("meta.llama3-%d-instruct-v1:0", i))
+	}
+	for round := 0; round < 2; round++ {
+		for _, m := range models {
+			gp, gok := c.of(ps, m)
+			wp, wok := priceOf(ps, m)
+			if gp != wp || gok != wok {
+				t.Fatalf("%q: cached %v %v, priceOf %v %v", m, gp, gok, wp, wok)
+			}
+			if len(c.m) > maxCachedPrices {
+				t.Fatalf("cache holds %d prices", len(c.m))
+			}
+		}
+	}
+}
