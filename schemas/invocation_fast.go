@@ -308,6 +308,19 @@ func (sc *invocationScan) each(i int, read func(int) int) int {
 	}
 }
 
+// members calls read with the key and the value's offset of each member of
+// the object at i (read returns the offset after the value), and returns
+// the offset after the object.
+func (sc *invocationScan) members(i int, read func(k []byte, at int) int) int {
+	for i++; ; {
+		k, at, ok := sc.key(i)
+		if !ok {
+			return sc.close(at, '}')
+		}
+		i = sc.next(read(k, at))
+	}
+}
+
 // get follows path from the value at i as fastjson's Get does (the first
 // member of each name; values that are not objects have none) and calls read
 // with the offset of the value found, if any. It returns the offset after
@@ -320,11 +333,7 @@ func (sc *invocationScan) get(i int, read func(int) int, path ...string) int {
 		return sc.skip(i)
 	}
 	found := false
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
-		}
+	return sc.members(i, func(k []byte, at int) int {
 		var end int
 		if !found && string(k) == path[0] {
 			found = true
@@ -332,8 +341,8 @@ func (sc *invocationScan) get(i int, read func(int) int, path ...string) int {
 		} else {
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 }
 
 // at returns the value at path under the value at i (see get), and the
@@ -354,11 +363,7 @@ func (sc *invocationScan) fields(i int, n1, n2 string) (v1, v2 valueSpan, end in
 	if sc.kindAt(i) != '{' {
 		return v1, v2, sc.skip(i)
 	}
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return v1, v2, sc.close(at, '}')
-		}
+	closed := sc.members(i, func(k []byte, at int) int {
 		switch string(k) {
 		case n1:
 			end = sc.first(&v1, at)
@@ -367,8 +372,9 @@ func (sc *invocationScan) fields(i int, n1, n2 string) (v1, v2 valueSpan, end in
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
+	return v1, v2, closed
 }
 
 // offset returns where the value of v starts (a string's opening quote).
@@ -485,11 +491,7 @@ func (sc *invocationScan) time(v valueSpan) time.Time {
 // record reads the record, an object whose '{' is at i, and returns the
 // offset after it (decodeInvocation's invocationFields.read).
 func (sc *invocationScan) record(i int) int {
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
-		}
+	return sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch string(k) {
 		case "schemaType":
@@ -536,8 +538,8 @@ func (sc *invocationScan) record(i int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 }
 
 // input reads the record's input: its token count and request body.
@@ -546,11 +548,7 @@ func (sc *invocationScan) input(i int) int {
 		return sc.skip(i)
 	}
 	seenBody := false
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
-		}
+	return sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch {
 		case string(k) == "inputTokenCount":
@@ -568,8 +566,8 @@ func (sc *invocationScan) input(i int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 }
 
 // output reads the record's output: its token count and response body, an
@@ -579,11 +577,7 @@ func (sc *invocationScan) output(i int) int {
 		return sc.skip(i)
 	}
 	seenBody := false
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
-		}
+	return sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch {
 		case string(k) == "outputTokenCount":
@@ -608,19 +602,15 @@ func (sc *invocationScan) output(i int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 }
 
 // ---- request text (extractRequest, collectRequestText) ----
 
 // request reads a request body, the object at i.
 func (sc *invocationScan) request(i int) int {
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
-		}
+	return sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch string(k) {
 		case "messages":
@@ -654,8 +644,8 @@ func (sc *invocationScan) request(i int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 }
 
 // guardrailConfigAt notes the guardrailIdentifier of the first guardrail
@@ -722,13 +712,7 @@ func (sc *invocationScan) turn(i int) int {
 	lo := len(sc.pieces)
 	var role valueSpan
 	seenContent := false
-	closed := 0
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			closed = sc.close(at, '}')
-			break
-		}
+	closed := sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch {
 		case string(k) == "role":
@@ -739,8 +723,8 @@ func (sc *invocationScan) turn(i int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 	switch {
 	case role.kind == 0 || sc.roleIs(role, "user"):
 	case sc.roleIs(role, "system"):
@@ -776,13 +760,7 @@ func (sc *invocationScan) content(i, depth int) int {
 func (sc *invocationScan) block(i, depth int) int {
 	var text, guard, result, inner valueSpan
 	seenGuard := false
-	closed := 0
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			closed = sc.close(at, '}')
-			break
-		}
+	closed := sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch {
 		case string(k) == "text":
@@ -797,8 +775,8 @@ func (sc *invocationScan) block(i, depth int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 	switch {
 	case text.kind == '"':
 		sc.piece(text)
@@ -868,11 +846,7 @@ func (sc *invocationScan) textAt(sep string, i int, path ...string) int {
 // response reads a response body or a stream chunk, the object at i, every
 // member in order (scanResponse).
 func (sc *invocationScan) response(i int, sep string) int {
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
-		}
+	return sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch string(k) {
 		case "content":
@@ -927,8 +901,8 @@ func (sc *invocationScan) response(i int, sep string) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 }
 
 // choice reads a Mistral choice, the value at i: message.content, then
@@ -939,13 +913,7 @@ func (sc *invocationScan) choice(sep string, i int) int {
 	}
 	var message, delta valueSpan
 	seenMessage, seenDelta := false, false
-	closed := 0
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			closed = sc.close(at, '}')
-			break
-		}
+	closed := sc.members(i, func(k []byte, at int) int {
 		var end int
 		switch {
 		case string(k) == "message" && !seenMessage:
@@ -957,8 +925,8 @@ func (sc *invocationScan) choice(sep string, i int) int {
 		default:
 			end = sc.skip(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 	sc.addText(sep, message)
 	sc.addText(sep, delta)
 	return closed
@@ -982,13 +950,7 @@ func (sc *invocationScan) guardrail(i int) int {
 	}
 	var ids [4][]byte // by preference: inputAssessment, input, outputAssessments, outputs
 	var seen [4]bool
-	closed := 0
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			closed = sc.close(at, '}')
-			break
-		}
+	closed := sc.members(i, func(k []byte, at int) int {
 		n := -1
 		switch string(k) {
 		case "inputAssessment":
@@ -1007,8 +969,8 @@ func (sc *invocationScan) guardrail(i int) int {
 			seen[n] = true
 			ids[n], end = sc.assessment(at)
 		}
-		i = sc.next(end)
-	}
+		return end
+	})
 	for _, id := range ids {
 		if len(id) > 0 {
 			sc.traceGuardrail = id
@@ -1047,16 +1009,13 @@ func (sc *invocationScan) assessment(i int) ([]byte, int) {
 // offset after it.
 func (sc *invocationScan) firstKey(i int) ([]byte, int) {
 	var id []byte
-	for i++; ; {
-		k, at, ok := sc.key(i)
-		if !ok {
-			return id, sc.close(at, '}')
-		}
+	closed := sc.members(i, func(k []byte, at int) int {
 		if id == nil && len(k) > 0 {
 			id = k
 		}
-		i = sc.next(sc.skip(at))
-	}
+		return sc.skip(at)
+	})
+	return id, closed
 }
 
 // ---- strings ----
