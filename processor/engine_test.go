@@ -354,45 +354,22 @@ suppress: {by: [user.id], for: 30m}
 	}
 	cfg := DefaultConfig()
 	cfg.MaxEvidence = 3
-	type result struct {
-		alerts []string
-		states []string
-		stats  Stats
-	}
-	replay := func(eager bool) result {
-		var res result
-		st := state.NewMemory()
-		en, err := New([]*rules.Rule{r}, st, cfg, func(a *schemas.Alert) {
-			raw, err := json.Marshal(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.alerts = append(res.alerts, fmt.Sprintf("%s %s %s %s", a.ID, a.Time.Format(time.RFC3339Nano), a.Subject, raw))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	replay := func(eager bool) *engineRun {
+		res := &engineRun{}
+		en := newRecordedEngine(t, []*rules.Rule{r}, cfg, res)
 		if eager {
 			en.runners = []runner{&eagerSingle{singleRunner{en: en, r: r}}}
-		}
-		dump := func() {
-			var b strings.Builder
-			st.Scan("", func(k string, v []byte) bool {
-				fmt.Fprintf(&b, "%q=%s\n", k, v)
-				return true
-			})
-			res.states = append(res.states, b.String())
 		}
 		for _, e := range events {
 			if err := en.Process(e); err != nil {
 				t.Fatal(err)
 			}
-			dump()
+			res.dump()
 		}
 		if err := en.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		dump()
+		res.dump()
 		res.stats = en.Stats()
 		return res
 	}
@@ -400,17 +377,7 @@ suppress: {by: [user.id], for: 30m}
 	if eager.stats.Suppressed[r.ID] < 8 || len(eager.alerts) < 4 {
 		t.Fatalf("the stream should suppress several alerts: %+v, %d alerts", eager.stats, len(eager.alerts))
 	}
-	if !reflect.DeepEqual(lazy.stats, eager.stats) {
-		t.Errorf("stats %+v, want %+v", lazy.stats, eager.stats)
-	}
-	if !reflect.DeepEqual(lazy.alerts, eager.alerts) {
-		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(lazy.alerts, "\n"), strings.Join(eager.alerts, "\n"))
-	}
-	for i := range eager.states {
-		if lazy.states[i] != eager.states[i] {
-			t.Fatalf("state after event %d:\n%s\nwant:\n%s", i, lazy.states[i], eager.states[i])
-		}
-	}
+	sameRun(t, lazy, eager)
 }
 
 func TestAlertCarriesActorModelTokensAndMaskedPrompt(t *testing.T) {
@@ -532,5 +499,62 @@ suppress: {by: [user.id], for: 1h}
 	// the sequence, x1, the follow-up folding x2 and x3, and x4 opening a new period
 	if len(whole) != 4 {
 		t.Fatalf("whole stream gave %d alerts, want 4", len(whole))
+	}
+}
+
+// engineRun is what an engine did over a stream, for tests that run it two
+// ways and compare: its alerts (id, time, subject and JSON), the content of
+// its store at the points the test chose, and its stats.
+type engineRun struct {
+	alerts, states []string
+	stats          Stats
+	st             *state.Memory
+}
+
+// newRecordedEngine returns an engine running rs with cfg on a new memory
+// store, recording its alerts in res.
+func newRecordedEngine(t *testing.T, rs []*rules.Rule, cfg Config, res *engineRun) *Engine {
+	t.Helper()
+	res.st = state.NewMemory()
+	en, err := New(rs, res.st, cfg, func(a *schemas.Alert) {
+		raw, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.alerts = append(res.alerts, fmt.Sprintf("%s %s %s %s", a.ID, a.Time.Format(time.RFC3339Nano), a.Subject, raw))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en
+}
+
+// dump records the whole content of the run's store.
+func (res *engineRun) dump() {
+	var b strings.Builder
+	res.st.Scan("", func(k string, v []byte) bool {
+		fmt.Fprintf(&b, "%q=%s\n", k, v)
+		return true
+	})
+	res.states = append(res.states, b.String())
+}
+
+// sameRun fails t unless got has want's stats and alerts, and its store
+// held what want's did at every dump.
+func sameRun(t *testing.T, got, want *engineRun) {
+	t.Helper()
+	if !reflect.DeepEqual(got.stats, want.stats) {
+		t.Errorf("stats %+v, want %+v", got.stats, want.stats)
+	}
+	if !reflect.DeepEqual(got.alerts, want.alerts) {
+		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(got.alerts, "\n"), strings.Join(want.alerts, "\n"))
+	}
+	if len(got.states) != len(want.states) {
+		t.Fatalf("%d dumps, want %d", len(got.states), len(want.states))
+	}
+	for i := range want.states {
+		if got.states[i] != want.states[i] {
+			t.Fatalf("store at dump %d:\n%s\nwant:\n%s", i, got.states[i], want.states[i])
+		}
 	}
 }

@@ -1,10 +1,8 @@
 package processor
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -493,74 +491,43 @@ func TestDatasetDispatchChangesNothing(t *testing.T) {
 	}
 	rs := builtinRules(t)
 
-	type result struct {
-		alerts, states []string
-		stats          Stats
-		skipping       int
-	}
-	replay := func(dispatch bool) result {
-		var res result
-		st := state.NewMemory()
-		en, err := New(rs, st, DefaultConfig(), func(a *schemas.Alert) {
-			raw, err := json.Marshal(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.alerts = append(res.alerts, fmt.Sprintf("%s %s %s %s", a.ID, a.Time.Format(time.RFC3339Nano), a.Subject, raw))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	skipping := 0
+	replay := func(dispatch bool) *engineRun {
+		res := &engineRun{}
+		en := newRecordedEngine(t, rs, DefaultConfig(), res)
+		skipping = 0
 		for i, r := range en.runners {
 			if r.dataset() != "" {
-				res.skipping++
+				skipping++
 			}
 			if !dispatch {
 				en.runners[i] = everyDataset{r}
 			}
-		}
-		dump := func() {
-			var b strings.Builder
-			st.Scan("", func(k string, v []byte) bool {
-				fmt.Fprintf(&b, "%q=%s\n", k, v)
-				return true
-			})
-			res.states = append(res.states, b.String())
 		}
 		for i, e := range events {
 			if err := en.Process(e); err != nil {
 				t.Fatal(err)
 			}
 			if i%300 == 0 {
-				dump()
+				res.dump()
 			}
 		}
-		dump()
+		res.dump()
 		if err := en.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		dump()
+		res.dump()
 		res.stats = en.Stats()
 		return res
 	}
-	fast, full := replay(true), replay(false)
-	if fast.skipping < len(rs)/2 {
-		t.Fatalf("only %d of %d built-in rules require a dataset", fast.skipping, len(rs))
+	full, fast := replay(false), replay(true)
+	if skipping < len(rs)/2 {
+		t.Fatalf("only %d of %d built-in rules require a dataset", skipping, len(rs))
 	}
 	if len(full.alerts) < 5 || full.stats.Late == 0 {
 		t.Fatalf("the stream should alert and have late events: %d alerts, %+v", len(full.alerts), full.stats)
 	}
-	if !reflect.DeepEqual(fast.stats, full.stats) {
-		t.Errorf("stats %+v, want %+v", fast.stats, full.stats)
-	}
-	if !reflect.DeepEqual(fast.alerts, full.alerts) {
-		t.Errorf("alerts:\n%s\nwant:\n%s", strings.Join(fast.alerts, "\n"), strings.Join(full.alerts, "\n"))
-	}
-	for i := range full.states {
-		if fast.states[i] != full.states[i] {
-			t.Fatalf("state at dump %d:\n%s\nwant:\n%s", i, fast.states[i], full.states[i])
-		}
-	}
+	sameRun(t, fast, full)
 }
 
 // TestPriceCache: the engine's cache of prices gives priceOf's answer, the
