@@ -404,3 +404,121 @@ func TestAbortRestartBacklog(t *testing.T) {
 	}
 	servicetest.Mismatch(t, want, got)
 }
+
+// TestAbortRewindsInputProgress: a transaction that read input records is
+// aborted (the broker refuses the routed events it produced), and right
+// after it the input's broker fails fetches for a while, so the replica
+// polls nothing from the input and runs only transactions of its own clock.
+// The abort rewinds the input to the committed offsets, so what the
+// replica knows of the input — the highest event time read, caught up —
+// must go back with it: a watermark taken from the aborted read would be
+// committed and move the engines past the events that are yet to be read
+// again, which would then all be late and their alerts lost. The alerts
+// must equal replay's.
+func TestAbortRewindsInputProgress(t *testing.T) {
+	brokers, prefix, c := servicetest.Brokers(t, 3)
+	if c == nil {
+		t.Skip("BEDROCKWATCH_TEST_BROKERS is set: a real broker takes no fault injection")
+	}
+	cfg := servicetest.Config(t, brokers, prefix, "rewind-0", t.TempDir())
+	cfg.InputIdle = 200 * time.Millisecond
+	n, keys := 4000, 40 // 10.8 minutes apart: each key's two steps within the 15m maxspan
+	in, want := crashInputs(t, cfg, n, keys)
+	servicetest.CreateInputs(t, brokers, cfg, 1)
+
+	reader := sdkmetric.NewManualReader()
+	met, err := telemetry.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Once armed, the first transactional produce request with routed
+	// events is refused, and from then on the input's fetches fail until
+	// the fault is removed.
+	var armed, refused atomic.Bool
+	var eventsID atomic.Pointer[[16]byte] // produce v13+ names topics by id
+	var fetchFault atomic.Pointer[kfake.FaultHandle]
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.ProduceRequest)
+		if r.TransactionID == nil || !armed.Load() || refused.Load() {
+			return nil, nil, false
+		}
+		routes := false
+		for _, rt := range r.Topics {
+			routes = routes || rt.Topic == cfg.Topics.Events || rt.TopicID == *eventsID.Load()
+		}
+		if !routes {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.InvalidRecord.Code
+				sp.BaseOffset = -1
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		fetchFault.Store(c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: cfg.Topics.CloudTrail, Err: kerr.UnknownServerError, Count: -1}))
+		refused.Store(true)
+		return resp, nil, true
+	})
+
+	stop := runServiceWith(t, cfg, service.Options{Metrics: met})
+	cl := servicetest.Client(t, brokers, kgo.MaxBufferedRecords(1<<16))
+	produce := func(in []servicetest.Input) {
+		rs := make([]*kgo.Record, len(in))
+		for i, m := range in {
+			rs[i] = &kgo.Record{Topic: m.Topic, Key: servicetest.Key(m.Msg), Value: m.Msg}
+		}
+		if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adm := kadm.NewClient(servicetest.Client(t, brokers))
+	produce(in[:n/2])
+	if err := service.WaitCaughtUp(context.Background(), adm, cfg, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	topics, err := adm.ListTopics(context.Background(), cfg.Topics.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := [16]byte(topics[cfg.Topics.Events].ID)
+	eventsID.Store(&id)
+	armed.Store(true)
+	produce(in[n/2:])
+	deadline := time.Now().Add(30 * time.Second)
+	for !refused.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the service routed no events after the input was extended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// While the input cannot be fetched, let the replica commit what it
+	// commits without it (its clock: at most a few transactions).
+	committed, _ := transactions(t, reader)
+	for wait := time.Now().Add(3 * time.Second); time.Now().Before(wait); time.Sleep(50 * time.Millisecond) {
+		if c, _ := transactions(t, reader); c >= committed+3 {
+			break
+		}
+	}
+	after, aborted := transactions(t, reader)
+	t.Logf("while the input was unreadable: %d transactions committed (%d aborted in all)", after-committed, aborted)
+	fetchFault.Load().Remove()
+
+	if err := service.WaitCaughtUp(context.Background(), adm, cfg, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got := servicetest.ReadAlerts(t, brokers, cfg.Topics.Alerts, len(want), time.Second, 20*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	servicetest.Mismatch(t, want, got)
+}

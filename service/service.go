@@ -106,15 +106,26 @@ type assignment struct {
 // highest event time read from it, and whether it is read to its end.
 type inputPart struct {
 	assigned time.Time
-	max      time.Time
-	next     int64     // offset after the last record read
-	lastRead time.Time // processing time records with events last came
-	seen     bool
-	caughtUp bool
+	inputRead
+	// committed is what was read as of the last commit. An aborted
+	// transaction rewinds the partition to its committed offset, and
+	// rollback rewinds inputRead to this with it: an event time read in
+	// the aborted batch must not move the watermark before its record is
+	// read again, or the events it routes then are late.
+	committed inputRead
 	// nothingToRead: never read from, and checkUnread found the group's committed
 	// offset at the partition's end; checked is when it last looked.
 	nothingToRead bool
 	checked       time.Time
+}
+
+// inputRead is how far an input partition has been read.
+type inputRead struct {
+	max      time.Time // highest event time read
+	next     int64     // offset after the last record read
+	lastRead time.Time // processing time records with events last came
+	seen     bool
+	caughtUp bool
 }
 
 // quiet reports whether ip no longer holds the watermark back: it was read
@@ -689,6 +700,11 @@ func (s *Service) transact(fetches kgo.Fetches, idle bool) error {
 	for _, pt := range s.parts {
 		pt.readOK = pt.read
 	}
+	for _, ps := range s.inputs {
+		for _, ip := range ps {
+			ip.committed = ip.inputRead
+		}
+	}
 	return s.afterCommit()
 }
 
@@ -910,13 +926,20 @@ func (s *Service) afterCommit() error {
 }
 
 // rollback drops the batch's pending state and reopens the engines on what
-// Badger holds, so that their clocks forget the batch too.
+// Badger holds, so that their clocks forget the batch too; and takes the
+// input partitions back to what was read as of the last commit, where the
+// session rewinds them, so that the watermark forgets the batch as well.
 func (s *Service) rollback() {
 	for _, pt := range s.parts {
 		pt.read = pt.readOK
 		pt.view.Discard()
 		if err := s.openEngines(pt); err != nil {
 			s.log.Error("reopening engines", "partition", pt.p, "error", err)
+		}
+	}
+	for _, ps := range s.inputs {
+		for _, ip := range ps {
+			ip.inputRead = ip.committed
 		}
 	}
 	s.maxTime, s.appliedWM = time.Time{}, time.Time{}
