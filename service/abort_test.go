@@ -207,19 +207,7 @@ func (fp *faultPlan) inject(c *kfake.Cluster, cfg service.Config) {
 		if produces%6 != 0 || fp.produceRejected.Load() >= produceFail {
 			return nil, nil, false
 		}
-		resp := r.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range r.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.InvalidRecord.Code
-				sp.BaseOffset = -1
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
+		resp := refusedProduce(r)
 		fp.produceRejected.Add(1)
 		return resp, nil, true
 	})
@@ -451,19 +439,7 @@ func TestAbortRewindsInputProgress(t *testing.T) {
 		if !routes {
 			return nil, nil, false
 		}
-		resp := r.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range r.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.InvalidRecord.Code
-				sp.BaseOffset = -1
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
+		resp := refusedProduce(r)
 		fetchFault.Store(c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: cfg.Topics.CloudTrail, Err: kerr.UnknownServerError, Count: -1}))
 		refused.Store(true)
 		return resp, nil, true
@@ -521,4 +497,23 @@ func TestAbortRewindsInputProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	servicetest.Mismatch(t, want, got)
+}
+
+// refusedProduce answers a produce request with INVALID_RECORD for every
+// partition: the broker refuses the batch.
+func refusedProduce(r *kmsg.ProduceRequest) *kmsg.ProduceResponse {
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	for _, rt := range r.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = kerr.InvalidRecord.Code
+			sp.BaseOffset = -1
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
 }
