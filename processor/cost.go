@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unicode/utf8"
 )
 
 // ModelPrice is the on-demand price of a family of models: USD per 1,000
@@ -134,7 +133,7 @@ func priceOf(ps []ModelPrice, model string) (ModelPrice, bool) {
 	}
 	best := -1
 	for i := range ps {
-		if hasLowerPrefix(id, ps[i].Prefix) && (best < 0 || len(ps[i].Prefix) > len(ps[best].Prefix)) {
+		if strings.HasPrefix(id, strings.ToLower(ps[i].Prefix)) && (best < 0 || len(ps[i].Prefix) > len(ps[best].Prefix)) {
 			best = i
 		}
 	}
@@ -142,30 +141,6 @@ func priceOf(ps []ModelPrice, model string) (ModelPrice, bool) {
 		return ModelPrice{}, false
 	}
 	return ps[best], true
-}
-
-// hasLowerPrefix reports whether s begins with prefix lower-cased. It runs
-// for every priced call and every price, so an ASCII prefix (every model id
-// is ASCII) is compared without building its lower-case copy.
-func hasLowerPrefix(s, prefix string) bool {
-	for i := 0; i < len(prefix); i++ {
-		if prefix[i] >= utf8.RuneSelf {
-			return strings.HasPrefix(s, strings.ToLower(prefix))
-		}
-	}
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := prefix[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if s[i] != c {
-			return false
-		}
-	}
-	return true
 }
 
 // costOf is the estimated USD cost of one call; ok is false when the model
