@@ -288,11 +288,7 @@ func TestAbortInjectedFaults(t *testing.T) {
 	servicetest.CreateInputs(t, brokers, cfg, 3)
 
 	// The service's own count of the transactions it ended, by outcome.
-	reader := sdkmetric.NewManualReader()
-	met, err := telemetry.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	met, reader := readableMetrics(t)
 
 	fp := faultPlan{fenceBudget: 1}
 	fp.inject(c, cfg)
@@ -414,11 +410,7 @@ func TestAbortRewindsInputProgress(t *testing.T) {
 	in, want := crashInputs(t, cfg, n, keys)
 	servicetest.CreateInputs(t, brokers, cfg, 1)
 
-	reader := sdkmetric.NewManualReader()
-	met, err := telemetry.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	met, reader := readableMetrics(t)
 
 	// Once armed, the first transactional produce request with routed
 	// events is refused, and from then on the input's fetches fail until
@@ -516,4 +508,16 @@ func refusedProduce(r *kmsg.ProduceRequest) *kmsg.ProduceResponse {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp
+}
+
+// readableMetrics returns the service's metrics and a reader of them, for
+// counting the transactions it ended (see transactions).
+func readableMetrics(t *testing.T) (*telemetry.Metrics, *sdkmetric.ManualReader) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	met, err := telemetry.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return met, reader
 }
