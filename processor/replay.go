@@ -73,8 +73,8 @@ type Replayer struct {
 // NewReplayer returns a Replayer running rs on store.
 //
 // Events are decoded without their raw JSON (schemas.Config.DropRaw) unless
-// a rule of rs reads a field from it (rulesReadRaw): the copy is a fifth of
-// the cost of decoding an invocation log, and the alerts are the same.
+// a rule of rs reads a field from it (rulesReadRaw): the alerts are the same
+// without the copy of every record.
 func NewReplayer(rs []*rules.Rule, store Store, cfg ReplayConfig, emit func(*schemas.Alert)) (*Replayer, error) {
 	return newReplayer(rs, store, cfg, emit, !rulesReadRaw(rs))
 }
