@@ -179,6 +179,7 @@ func TestRebalanceDrill(t *testing.T) {
 	servicetest.ReportDrill(t, "rebalance", len(want), len(got), dups, lost, unexpected)
 	if lost+unexpected+dups > 0 {
 		d.dumpLogs()
+		d.dumpDLQ()
 		t.FailNow()
 	}
 	checkFirstSeen(t, "replay", want, w)
@@ -881,6 +882,28 @@ func (d *drill) summary() string {
 		recs += r.records
 	}
 	return fmt.Sprintf("%d partition restores applying %d changelog records; %s", n, recs, strings.Join(d.events, "; "))
+}
+
+// dumpDLQ logs what the replicas dead-lettered, by reason, and the first
+// late events: a lost windowed alert is most often events that came behind
+// their partition's watermark.
+func (d *drill) dumpDLQ() {
+	d.t.Helper()
+	recs := servicetest.ReadRecords(d.t, d.brokers, d.cfg.Topics.DLQ, 1<<30, 0, 5*time.Second)
+	byReason := map[string]int{}
+	var late []string
+	for _, r := range recs {
+		h := map[string]string{}
+		for _, kv := range r.Headers {
+			h[kv.Key] = string(kv.Value)
+		}
+		reason := h[service.HeaderReason]
+		byReason[reason]++
+		if reason == service.ReasonLate && len(late) < 20 {
+			late = append(late, fmt.Sprintf("%s/%s@%s: %s", h[service.HeaderTopic], h[service.HeaderPartition], h[service.HeaderOffset], h[service.HeaderDetail]))
+		}
+	}
+	d.t.Logf("DLQ: %d records, by reason %v; first late:\n%s", len(recs), byReason, strings.Join(late, "\n"))
 }
 
 // dumpLogs logs the end of each replica's log.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/bedrockwatch/bedrockwatch/state"
@@ -15,26 +17,26 @@ import (
 // checkpoint, another format, or a changelog that no longer holds the
 // records after it — from the start, after dropping the partition's keys.
 // It reads with read_committed and keeps control records, so it knows its
-// position even when the log ends with a transaction marker. It returns the
-// number of changelog records applied.
+// position even when the log ends with a transaction marker; it reads up to
+// the end that changelogEnd waits for. It returns the number of changelog
+// records applied.
 func (s *Service) restore(ctx context.Context, p int32) (int64, error) {
 	topic := s.cfg.Topics.Changelog
 	view := s.db.Partition(p)
 	view.Discard()
+	end, err := s.changelogEnd(ctx, p)
+	if err != nil {
+		return 0, err
+	}
 	starts, err := s.adm.ListStartOffsets(ctx, topic)
 	if err != nil {
 		return 0, fmt.Errorf("listing changelog start offsets: %w", err)
 	}
-	ends, err := s.adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		return 0, fmt.Errorf("listing changelog end offsets: %w", err)
-	}
-	so, ok1 := starts.Lookup(topic, p)
-	eo, ok2 := ends.Lookup(topic, p)
-	if !ok1 || !ok2 || so.Err != nil || eo.Err != nil {
+	so, ok := starts.Lookup(topic, p)
+	if !ok || so.Err != nil {
 		return 0, fmt.Errorf("changelog %s has no partition %d", topic, p)
 	}
-	start, end := so.Offset, eo.Offset
+	start := so.Offset
 
 	cp, ok, err := view.ReadCheckpoint()
 	if err != nil && !errors.Is(err, state.ErrFormat) {
@@ -111,4 +113,56 @@ func (s *Service) restore(ctx context.Context, p int32) (int64, error) {
 	}
 	s.met.SetRestore(p, 0)
 	return applied, nil
+}
+
+// changelogEnd returns the end of partition p's changelog for a restore,
+// once every transaction open on it when asked has ended. Such a
+// transaction is a previous owner's: one that died in it (the broker aborts
+// it after the transaction timeout, or at once when the owner restarts) or
+// one still ending the transaction the rebalance aborted. The last stable
+// offset stops at its first record, and a later owner's committed changes
+// may follow it: a restore that read only that far would miss them, while
+// the group's offsets of the events behind them are committed, so they
+// would be lost for good. While such a transaction is open the restore
+// waits (readiness stays false), saying so every few seconds.
+func (s *Service) changelogEnd(ctx context.Context, p int32) (int64, error) {
+	topic := s.cfg.Topics.Changelog
+	lookup := func(list func(context.Context, ...string) (kadm.ListedOffsets, error), what string) (int64, error) {
+		offs, err := list(ctx, topic)
+		if err != nil {
+			return 0, fmt.Errorf("listing changelog %s offsets: %w", what, err)
+		}
+		o, ok := offs.Lookup(topic, p)
+		if !ok || o.Err != nil {
+			return 0, fmt.Errorf("changelog %s has no partition %d (%v)", topic, p, o.Err)
+		}
+		return o.Offset, nil
+	}
+	high, err := lookup(s.adm.ListEndOffsets, "end")
+	if err != nil {
+		return 0, err
+	}
+	began, said := time.Now(), time.Time{}
+	for {
+		stable, err := lookup(s.adm.ListCommittedOffsets, "last stable")
+		if err != nil {
+			return 0, err
+		}
+		if stable >= high {
+			if !said.IsZero() {
+				s.log.Info("changelog transaction ended; restoring", "partition", p, "waited", time.Since(began).Round(time.Millisecond))
+			}
+			return stable, nil
+		}
+		if time.Since(said) >= 5*time.Second {
+			s.log.Info("waiting for a transaction open on the changelog to end before restoring (a previous owner's; the broker aborts it after the transaction timeout)",
+				"partition", p, "last_stable_offset", stable, "end_offset", high, "waited", time.Since(began).Round(time.Second))
+			said = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

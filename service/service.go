@@ -272,6 +272,14 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer s.sess.Close()
+	// Initialise the transactional id now, before the first restore: the
+	// broker aborts the transaction a previous run of this replica died
+	// in, which would otherwise hold the changelog's last stable offset,
+	// and the restores wait for it (changelogEnd), until the transaction
+	// timeout. Not fatal: the first transaction initialises it anyway.
+	if _, _, err := s.sess.Client().ProducerID(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("initialising the transactional producer", "error", err)
+	}
 	s.log.Info("started", "group", s.cfg.Group, "instance", s.cfg.InstanceID, "inputs", s.cfg.Topics.Inputs(),
 		"routes", len(s.order), "rules", len(s.cfg.Rules))
 	s.started.Store(true)

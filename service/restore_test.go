@@ -1,0 +1,136 @@
+package service
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/bedrockwatch/bedrockwatch/state"
+)
+
+// TestRestoreWaitsForOpenChangelogTransactions: the changelog of a
+// partition as a rebalance drill left it. Replica X died in a transaction
+// that wrote to it; replica Y took the partition over and committed state
+// after X's records; then a third owner restores it while X's transaction
+// is still open (before the broker's transaction timeout). The last stable
+// offset is X's first record, so a restore that reads up to it misses
+// every change Y committed, while the group's offsets for the events Y
+// processed are committed: the new owner would go on from them with Y's
+// state changes lost. The restore must wait for the transactions open when
+// it starts, then read all that was committed.
+func TestRestoreWaitsForOpenChangelogTransactions(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := DefaultConfig()
+	cfg.Brokers = c.ListenAddrs()
+	topic := cfg.Topics.Changelog
+	ctx := context.Background()
+
+	client := func(opts ...kgo.Opt) *kgo.Client {
+		t.Helper()
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return cl
+	}
+	adm := kadm.NewClient(client())
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	transact := func(txid string, commit bool, kvs ...string) *kgo.Client {
+		t.Helper()
+		cl := client(kgo.TransactionalID(txid), kgo.TransactionTimeout(time.Minute))
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(kvs); i += 2 {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: 0, Key: []byte(kvs[i]), Value: []byte(kvs[i+1])}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if commit {
+			if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cl
+	}
+	transact("replica-x", true, "seq/k", "x1")
+	transact("replica-x-zombie", false, "seq/k", "x-aborted") // died in this one
+	transact("replica-y", true, "seq/k", "y1", "seq/k2", "y2")
+
+	db, err := state.Open(t.TempDir(), state.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	base, err := ClientOpts(cfg.Brokers, cfg.TLS, cfg.SASL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), met: nopMetrics{}, db: db, adm: adm, base: base}
+
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := s.restore(ctx, 0)
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("restore returned (%d records, error %v) while a transaction on the changelog was open", r.n, r.err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	// The dead replica's transaction ends: its transactional id is
+	// initialised again (a restart), which aborts it.
+	if _, _, err := client(kgo.TransactionalID("replica-x-zombie"), kgo.TransactionTimeout(time.Minute)).ProducerID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("restore still waiting 30s after the open transaction ended")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	view := db.Partition(0)
+	for k, want := range map[string]string{"seq/k": "y1", "seq/k2": "y2"} {
+		v, ok, err := view.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || string(v) != want {
+			t.Errorf("%s after the restore: %q (found %v), want %q, replica Y's committed value", k, v, ok, want)
+		}
+	}
+	if r.n != 3 {
+		t.Errorf("restore applied %d changelog records, want the 3 committed ones", r.n)
+	}
+	cp, ok, err := view.ReadCheckpoint()
+	if err != nil || !ok {
+		t.Fatalf("no checkpoint after the restore (%v)", err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end, _ := ends.Lookup(topic, 0); cp.ChangelogOffset != end.Offset-1 {
+		t.Errorf("checkpoint at changelog offset %d, want %d, the end of the changelog", cp.ChangelogOffset, end.Offset-1)
+	}
+}
