@@ -118,8 +118,9 @@ type Engine struct {
 	emit    func(*schemas.Alert)
 	supp    *suppressor
 	cache   *stateCache
-	encBuf  []byte   // scratch buffer of marshalState
-	dues    []string // scratch list of sweep
+	pending *writeBehind // store is pending: state saved since the last Sync
+	encBuf  []byte       // scratch buffer of marshalState
+	dues    []string     // scratch list of sweep
 	prices  priceCache
 
 	maxTime   time.Time // highest event time seen
@@ -138,6 +139,7 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 		stats: Stats{Alerts: map[string]int64{}, Suppressed: map[string]int64{}}}
 	en.supp = &suppressor{en: en}
 	en.cache = newStateCache()
+	en.useStore(store)
 	if err := en.loadMeta(); err != nil {
 		return nil, fmt.Errorf("processor: %w", err)
 	}
@@ -168,6 +170,12 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 		}
 	}
 	return en, nil
+}
+
+// useStore makes store the engine's, behind its pending state records.
+func (en *Engine) useStore(store Store) {
+	en.pending = &writeBehind{Store: store, en: en, m: map[string]any{}, limit: maxPending}
+	en.store = en.pending
 }
 
 // Watermark returns the current watermark (zero before any event).
@@ -254,6 +262,9 @@ func (en *Engine) Flush() error {
 	if err := en.sweep(end); err != nil {
 		return err
 	}
+	if err := en.Sync(); err != nil {
+		return err
+	}
 	// The stream is over: a store reused later starts a new one.
 	en.maxTime, en.wm, en.lastSweep = time.Time{}, time.Time{}, time.Time{}
 	return en.store.Delete(metaKey)
@@ -290,10 +301,20 @@ func (en *Engine) loadMeta() error {
 	return nil
 }
 
-// Checkpoint writes the engine's clock to the store. Everything else the
-// engine knows is already there; call Checkpoint before handing the store
-// to a later run (the service calls it once per committed batch).
+// Sync writes the state records changed since the last Sync to the store:
+// the rules keep a record they change decoded until then, and encode it
+// once (writeBehind). Call Sync, or Checkpoint, before reading the store
+// from outside the engine or handing it on.
+func (en *Engine) Sync() error { return en.pending.syncAll() }
+
+// Checkpoint writes the state records changed since the last Sync and the
+// engine's clock to the store: all the engine knows is there then. Call it
+// before handing the store to a later run (the service calls it once per
+// committed batch).
 func (en *Engine) Checkpoint() error {
+	if err := en.Sync(); err != nil {
+		return err
+	}
 	ms := func(t time.Time) int64 {
 		if t.IsZero() {
 			return 0

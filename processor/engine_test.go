@@ -226,6 +226,9 @@ func TestSequenceCandidatesAreBounded(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		en.Process(ev(fmt.Sprintf("a%03d", i), time.Duration(i)*time.Second, map[string]any{"event.action": "A", "user.id": "u1", "source.ip": "ip"}))
 	}
+	if err := en.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	raw, ok, _ := store.Get("q/three-step/" + keyOf(t, r, "u1", "ip"))
 	if !ok {
 		t.Fatal("no state")

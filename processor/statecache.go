@@ -3,6 +3,8 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"unsafe"
 )
 
@@ -81,8 +83,9 @@ func (c *stateCache) put(key string, raw []byte, v any) {
 	c.curBytes += len(raw)
 }
 
-// loadState returns the state record of key, decoded (or taken from the
-// cache), and whether it exists; a new zero record when it does not.
+// loadState returns the state record of key — the pending one (saved since
+// the last sync), the cached decoded one, or the store's decoded — and
+// whether it exists; a new zero record when it does not.
 func loadState[T any](en *Engine, key string) (*T, bool, error) {
 	st, _, ok, err := loadStateRaw[T](en, key)
 	return st, ok, err
@@ -91,7 +94,10 @@ func loadState[T any](en *Engine, key string) (*T, bool, error) {
 // loadStateRaw is loadState that also returns the stored bytes, for
 // keepState.
 func loadStateRaw[T any](en *Engine, key string) (*T, []byte, bool, error) {
-	raw, ok, err := en.store.Get(key)
+	if st, ok := en.pending.m[key].(*T); ok {
+		return st, nil, true, nil // written back at the next sync
+	}
+	raw, ok, err := en.store.Get(key) // writes a pending record of another type first
 	if err != nil || !ok {
 		return new(T), nil, false, err
 	}
@@ -107,21 +113,108 @@ func loadStateRaw[T any](en *Engine, key string) (*T, []byte, bool, error) {
 	return st, raw, true, nil
 }
 
-// keepState caches st, loaded from raw and left unchanged, again.
+// keepState caches st, loaded from raw and left unchanged, again (a
+// record loaded from the pending changes, raw nil, stays there).
 func keepState[T any](en *Engine, key string, raw []byte, st *T) {
 	en.cache.put(key, raw, st)
 }
 
-// saveState writes the state record of key and caches it. The caller must
-// not change st afterwards: the cache hands it to the next loadState.
+// saveState records st as the state of key. It reaches the store, encoded,
+// at the next sync (writeBehind); until then loadState hands st itself
+// back. The caller must not change st afterwards but through another
+// loadState.
 func saveState[T any](en *Engine, key string, st *T) error {
-	raw, err := marshalState(st, &en.encBuf)
+	return en.pending.save(key, st)
+}
+
+// writeBehind is the Store an Engine's rules use: the underlying store,
+// with the state records saved since the last sync kept decoded beside it
+// instead of encoded on every change. A busy group's record (a sequence's
+// candidates, an outlier's open buckets with their top events) changes on
+// every event of the group; it is encoded once per sync instead. A sync
+// writes them all: Engine.Sync, which Checkpoint and Flush call, and
+// whenever more than maxPending records wait, which bounds the memory they
+// hold. Every other access to a pending key goes through the store: a Get
+// (or a Scan of its prefix) writes it first, and a Put or Delete of it
+// drops it, so the rules see one consistent store either way.
+type writeBehind struct {
+	Store
+	en    *Engine
+	m     map[string]any
+	limit int // more pending records than this: sync them all
+}
+
+// maxPending bounds the records a sync writes at once.
+const maxPending = 2048
+
+func (w *writeBehind) save(key string, st any) error {
+	w.m[key] = st
+	if len(w.m) > w.limit {
+		return w.syncAll()
+	}
+	return nil
+}
+
+// sync writes the pending record of key to the store and caches it.
+func (w *writeBehind) sync(key string) error {
+	v, ok := w.m[key]
+	if !ok {
+		return nil
+	}
+	delete(w.m, key)
+	raw, err := marshalState(v, &w.en.encBuf)
 	if err != nil {
 		return err
 	}
-	if err := en.store.Put(key, raw); err != nil {
+	if err := w.Store.Put(key, raw); err != nil {
 		return err
 	}
-	en.cache.put(key, raw, st)
+	w.en.cache.put(key, raw, v)
 	return nil
+}
+
+// syncAll writes every pending record, in key order.
+func (w *writeBehind) syncAll() error {
+	if len(w.m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(w.m))
+	for k := range w.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := w.sync(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writeBehind) Get(key string) ([]byte, bool, error) {
+	if err := w.sync(key); err != nil {
+		return nil, false, err
+	}
+	return w.Store.Get(key)
+}
+
+func (w *writeBehind) Put(key string, value []byte) error {
+	delete(w.m, key)
+	return w.Store.Put(key, value)
+}
+
+func (w *writeBehind) Delete(key string) error {
+	delete(w.m, key)
+	return w.Store.Delete(key)
+}
+
+func (w *writeBehind) Scan(prefix string, fn func(key string, value []byte) bool) error {
+	for k := range w.m {
+		if strings.HasPrefix(k, prefix) {
+			if err := w.sync(k); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Store.Scan(prefix, fn)
 }

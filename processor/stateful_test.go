@@ -450,6 +450,87 @@ func (everyDataset) dataset() string { return "" }
 // late events, and ends with the anomalies of the stateful tests and
 // credentials in prompts.
 func TestDatasetDispatchChangesNothing(t *testing.T) {
+	events := mixedStream()
+	rs := builtinRules(t)
+
+	skipping := 0
+	replay := func(dispatch bool) *engineRun {
+		res := &engineRun{}
+		en := newRecordedEngine(t, rs, DefaultConfig(), res)
+		skipping = 0
+		for i, r := range en.runners {
+			if r.dataset() != "" {
+				skipping++
+			}
+			if !dispatch {
+				en.runners[i] = everyDataset{r}
+			}
+		}
+		runDumped(t, en, events, res)
+		return res
+	}
+	full, fast := replay(false), replay(true)
+	if skipping < len(rs)/2 {
+		t.Fatalf("only %d of %d built-in rules require a dataset", skipping, len(rs))
+	}
+	if len(full.alerts) < 5 || full.stats.Late == 0 {
+		t.Fatalf("the stream should alert and have late events: %d alerts, %+v", len(full.alerts), full.stats)
+	}
+	sameRun(t, fast, full)
+}
+
+// TestWriteBehindChangesNothing: the rules' state kept pending between
+// syncs (writeBehind) gives the alerts, counters and store, synced after
+// every few hundred events and at the end, of state written through on
+// every change (a bound of 0), whether syncs come often (a bound of 3
+// records, below the stream's busy groups) or only at those points.
+func TestWriteBehindChangesNothing(t *testing.T) {
+	events := mixedStream()
+	rs := builtinRules(t)
+	run := func(limit int) *engineRun {
+		res := &engineRun{}
+		en := newRecordedEngine(t, rs, DefaultConfig(), res)
+		en.pending.limit = limit
+		runDumped(t, en, events, res)
+		return res
+	}
+	through := run(0)
+	if len(through.alerts) < 5 || through.stats.Late == 0 {
+		t.Fatalf("the stream should alert and have late events: %d alerts, %+v", len(through.alerts), through.stats)
+	}
+	for _, limit := range []int{3, maxPending} {
+		t.Run(fmt.Sprintf("bound=%d", limit), func(t *testing.T) { sameRun(t, run(limit), through) })
+	}
+}
+
+// runDumped processes events, dumping the store (after a Sync) every 300
+// events, before Flush and after it, and records the stats.
+func runDumped(t *testing.T, en *Engine, events []*schemas.Event, res *engineRun) {
+	t.Helper()
+	dump := func() {
+		if err := en.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		res.dump()
+	}
+	for i, e := range events {
+		if err := en.Process(e); err != nil {
+			t.Fatal(err)
+		}
+		if i%300 == 0 {
+			dump()
+		}
+	}
+	dump()
+	if err := en.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res.dump()
+	res.stats = en.Stats()
+}
+
+// mixedStream is the stream of TestDatasetDispatchChangesNothing.
+func mixedStream() []*schemas.Event {
 	g := newTraffic(2)
 	for d := 0; d < 3; d++ {
 		at := g.start.Add(time.Duration(d)*24*time.Hour + 9*time.Hour)
@@ -475,45 +556,7 @@ func TestDatasetDispatchChangesNothing(t *testing.T) {
 		late.ID += "-late"
 		events = append(events[:i], append([]*schemas.Event{&late}, events[i:]...)...)
 	}
-	rs := builtinRules(t)
-
-	skipping := 0
-	replay := func(dispatch bool) *engineRun {
-		res := &engineRun{}
-		en := newRecordedEngine(t, rs, DefaultConfig(), res)
-		skipping = 0
-		for i, r := range en.runners {
-			if r.dataset() != "" {
-				skipping++
-			}
-			if !dispatch {
-				en.runners[i] = everyDataset{r}
-			}
-		}
-		for i, e := range events {
-			if err := en.Process(e); err != nil {
-				t.Fatal(err)
-			}
-			if i%300 == 0 {
-				res.dump()
-			}
-		}
-		res.dump()
-		if err := en.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		res.dump()
-		res.stats = en.Stats()
-		return res
-	}
-	full, fast := replay(false), replay(true)
-	if skipping < len(rs)/2 {
-		t.Fatalf("only %d of %d built-in rules require a dataset", skipping, len(rs))
-	}
-	if len(full.alerts) < 5 || full.stats.Late == 0 {
-		t.Fatalf("the stream should alert and have late events: %d alerts, %+v", len(full.alerts), full.stats)
-	}
-	sameRun(t, fast, full)
+	return events
 }
 
 // TestPriceCache: the engine's cache of prices gives priceOf's answer, the

@@ -879,12 +879,18 @@ func (s *Service) produceAlerts(ctx context.Context) {
 	}
 }
 
-// produceChangelog checkpoints the clocks of the engines that moved and
-// writes every pending change of every partition to the changelog.
+// produceChangelog checkpoints the clocks of the engines that moved, has
+// every other engine write the state it keeps pending too (Sync: only an
+// engine that processed or moved has some), and writes every pending change
+// of every partition to the changelog.
 func (s *Service) produceChangelog(ctx context.Context) {
 	for _, pt := range s.parts {
-		for id := range pt.dirty {
-			if err := pt.engines[id].Checkpoint(); err != nil {
+		for id, en := range pt.engines {
+			sync := en.Sync
+			if pt.dirty[id] {
+				sync = en.Checkpoint
+			}
+			if err := sync(); err != nil {
 				s.b.errMu.Lock()
 				s.b.produceErr = err
 				s.b.errMu.Unlock()

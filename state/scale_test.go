@@ -178,6 +178,9 @@ func TestMillionPendingSequences(t *testing.T) {
 	if err := en.Process(late); err != nil {
 		t.Fatal(err)
 	}
+	if err := en.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	if err := v.Flush(); err != nil {
 		t.Fatal(err)
 	}
