@@ -23,8 +23,22 @@ import (
 // every change Y committed, while the group's offsets for the events Y
 // processed are committed: the new owner would go on from them with Y's
 // state changes lost. The restore must wait for the transactions open when
-// it starts, then read all that was committed.
+// it starts, then read all that was committed. The dead replica's
+// transaction ends either way a real one does: the replica restarts (its
+// transactional id initialised again), or the broker aborts it after its
+// transaction timeout.
 func TestRestoreWaitsForOpenChangelogTransactions(t *testing.T) {
+	const timeout = 2 * time.Second // the dead transaction's, in the broker's case
+	for _, restart := range []bool{true, false} {
+		name := "ended by the broker after the transaction timeout"
+		if restart {
+			name = "ended by its owner's restart"
+		}
+		t.Run(name, func(t *testing.T) { testRestoreWaits(t, restart, timeout) })
+	}
+}
+
+func testRestoreWaits(t *testing.T, restart bool, timeout time.Duration) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +64,11 @@ func TestRestoreWaitsForOpenChangelogTransactions(t *testing.T) {
 	}
 	transact := func(txid string, commit bool, kvs ...string) *kgo.Client {
 		t.Helper()
-		cl := client(kgo.TransactionalID(txid), kgo.TransactionTimeout(time.Minute))
+		txTimeout := time.Minute
+		if !commit && !restart {
+			txTimeout = timeout
+		}
+		cl := client(kgo.TransactionalID(txid), kgo.TransactionTimeout(txTimeout))
 		if err := cl.BeginTransaction(); err != nil {
 			t.Fatal(err)
 		}
@@ -68,6 +86,7 @@ func TestRestoreWaitsForOpenChangelogTransactions(t *testing.T) {
 	}
 	transact("replica-x", true, "seq/k", "x1")
 	transact("replica-x-zombie", false, "seq/k", "x-aborted") // died in this one
+	began := time.Now()
 	transact("replica-y", true, "seq/k", "y1", "seq/k2", "y2")
 
 	db, err := state.Open(t.TempDir(), state.DefaultOptions())
@@ -92,19 +111,25 @@ func TestRestoreWaitsForOpenChangelogTransactions(t *testing.T) {
 	}()
 	select {
 	case r := <-done:
-		t.Fatalf("restore returned (%d records, error %v) while a transaction on the changelog was open", r.n, r.err)
-	case <-time.After(500 * time.Millisecond):
+		t.Fatalf("restore returned (%d records, error %v) after %s while a transaction on the changelog was open",
+			r.n, r.err, time.Since(began).Round(time.Millisecond))
+	case <-time.After(timeout / 4):
 	}
-	// The dead replica's transaction ends: its transactional id is
-	// initialised again (a restart), which aborts it.
-	if _, _, err := client(kgo.TransactionalID("replica-x-zombie"), kgo.TransactionTimeout(time.Minute)).ProducerID(ctx); err != nil {
-		t.Fatal(err)
+	if restart {
+		// The dead replica's transactional id is initialised again,
+		// which aborts its transaction.
+		if _, _, err := client(kgo.TransactionalID("replica-x-zombie"), kgo.TransactionTimeout(time.Minute)).ProducerID(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var r result
 	select {
 	case r = <-done:
 	case <-time.After(30 * time.Second):
-		t.Fatal("restore still waiting 30s after the open transaction ended")
+		t.Fatal("restore still waiting 30s after the open transaction should have ended")
+	}
+	if waited := time.Since(began); !restart && waited < timeout*3/4 {
+		t.Errorf("restore returned after %s, before the open transaction's %s timeout", waited.Round(time.Millisecond), timeout)
 	}
 	if r.err != nil {
 		t.Fatal(r.err)
