@@ -133,8 +133,11 @@ func (s *Service) changelogEnd(ctx context.Context, p int32) (int64, error) {
 			return 0, fmt.Errorf("listing changelog %s offsets: %w", what, err)
 		}
 		o, ok := offs.Lookup(topic, p)
-		if !ok || o.Err != nil {
-			return 0, fmt.Errorf("changelog %s has no partition %d (%v)", topic, p, o.Err)
+		if !ok {
+			return 0, fmt.Errorf("changelog %s has no partition %d", topic, p)
+		}
+		if o.Err != nil {
+			return 0, fmt.Errorf("listing changelog %s offsets of partition %d: %w", what, p, o.Err)
 		}
 		return o.Offset, nil
 	}
@@ -142,19 +145,28 @@ func (s *Service) changelogEnd(ctx context.Context, p int32) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	began, said := time.Now(), time.Time{}
+	began, said, warned := time.Now(), time.Time{}, time.Time{}
+	// A listing that fails while the restore waits is tried again for a
+	// while: the wait can be long, and one failed request (a leader moving)
+	// should not stop the replica.
+	retryFor := max(2*s.cfg.TransactionTimeout, 30*time.Second)
 	for {
 		stable, err := lookup(s.adm.ListCommittedOffsets, "last stable")
-		if err != nil {
+		if err != nil && time.Since(began) >= retryFor {
 			return 0, err
 		}
-		if stable >= high {
+		if err != nil {
+			if time.Since(warned) >= 5*time.Second {
+				s.log.Warn("listing the changelog's last stable offset; trying again", "partition", p, "error", err)
+				warned = time.Now()
+			}
+		} else if stable >= high {
 			if !said.IsZero() {
 				s.log.Info("changelog transaction ended; restoring", "partition", p, "waited", time.Since(began).Round(time.Millisecond))
 			}
 			return stable, nil
 		}
-		if time.Since(said) >= 5*time.Second {
+		if err == nil && time.Since(said) >= 5*time.Second {
 			s.log.Info("waiting for a transaction open on the changelog to end before restoring (a previous owner's; the broker aborts it after the transaction timeout)",
 				"partition", p, "last_stable_offset", stable, "end_offset", high, "waited", time.Since(began).Round(time.Second))
 			said = time.Now()
@@ -162,7 +174,10 @@ func (s *Service) changelogEnd(ctx context.Context, p int32) (int64, error) {
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(restorePoll):
 		}
 	}
 }
+
+// restorePoll is how often a waiting restore looks at the changelog again.
+const restorePoll = 50 * time.Millisecond

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/bedrockwatch/bedrockwatch/state"
 )
@@ -26,24 +28,55 @@ import (
 // it starts, then read all that was committed. The dead replica's
 // transaction ends either way a real one does: the replica restarts (its
 // transactional id initialised again), or the broker aborts it after its
-// transaction timeout.
+// transaction timeout. Listings of the last stable offset that fail while
+// it waits are tried again.
 func TestRestoreWaitsForOpenChangelogTransactions(t *testing.T) {
 	const timeout = 2 * time.Second // the dead transaction's, in the broker's case
-	for _, restart := range []bool{true, false} {
-		name := "ended by the broker after the transaction timeout"
-		if restart {
-			name = "ended by its owner's restart"
-		}
-		t.Run(name, func(t *testing.T) { testRestoreWaits(t, restart, timeout) })
+	for _, tc := range []struct {
+		name         string
+		restart      bool
+		failListings int
+	}{
+		{"ended by its owner's restart", true, 0},
+		{"ended by the broker after the transaction timeout", false, 0},
+		{"with listings failing while it waits", true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testRestoreWaits(t, tc.restart, tc.failListings, timeout) })
 	}
 }
 
-func testRestoreWaits(t *testing.T, restart bool, timeout time.Duration) {
+func testRestoreWaits(t *testing.T, restart bool, failListings int, timeout time.Duration) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	failed := 0
+	if failListings > 0 {
+		// The restore's read_committed listings (the last stable offset)
+		// answer UNKNOWN_SERVER_ERROR, failListings times.
+		c.ControlKey(int16(kmsg.ListOffsets), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			req := kreq.(*kmsg.ListOffsetsRequest)
+			if req.IsolationLevel != 1 || failed >= failListings {
+				return nil, nil, false
+			}
+			c.KeepControl()
+			failed++
+			resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+			for _, rt := range req.Topics {
+				st := kmsg.NewListOffsetsResponseTopic()
+				st.Topic = rt.Topic
+				for _, rp := range rt.Partitions {
+					sp := kmsg.NewListOffsetsResponseTopicPartition()
+					sp.Partition = rp.Partition
+					sp.ErrorCode = kerr.UnknownServerError.Code
+					st.Partitions = append(st.Partitions, sp)
+				}
+				resp.Topics = append(resp.Topics, st)
+			}
+			return resp, nil, true
+		})
+	}
 	cfg := DefaultConfig()
 	cfg.Brokers = c.ListenAddrs()
 	topic := cfg.Topics.Changelog
@@ -133,6 +166,9 @@ func testRestoreWaits(t *testing.T, restart bool, timeout time.Duration) {
 	}
 	if r.err != nil {
 		t.Fatal(r.err)
+	}
+	if failed != failListings {
+		t.Errorf("%d listings failed, want %d", failed, failListings)
 	}
 	view := db.Partition(0)
 	for k, want := range map[string]string{"seq/k": "y1", "seq/k2": "y2"} {
