@@ -544,65 +544,54 @@ func (sc *invocationScan) record(i int) int {
 
 // input reads the record's input: its token count and request body.
 func (sc *invocationScan) input(i int) int {
-	if sc.kindAt(i) != '{' {
-		return sc.skip(i)
-	}
-	seenBody := false
-	return sc.members(i, func(k []byte, at int) int {
-		var end int
-		switch {
-		case string(k) == "inputTokenCount":
-			end = sc.first(&sc.inputTokens, at)
-		case string(k) == "inputBodyJson" && !seenBody:
-			seenBody = true
-			switch sc.kindAt(at) {
-			case '{':
-				end = sc.request(at)
-			case '"': // JSON in a string: bodyValue parses it
-				end = sc.decline()
-			default: // an array body holds no request text
-				end = sc.skip(at)
-			}
-		default:
-			end = sc.skip(at)
+	return sc.side(i, "inputTokenCount", &sc.inputTokens, "inputBodyJson", func(at int) int {
+		switch sc.kindAt(at) {
+		case '{':
+			return sc.request(at)
+		case '"': // JSON in a string: bodyValue parses it
+			return sc.decline()
 		}
-		return end
+		return sc.skip(at) // an array body holds no request text
 	})
 }
 
 // output reads the record's output: its token count and response body, an
 // object or an array of stream chunks (extractResponse).
 func (sc *invocationScan) output(i int) int {
+	return sc.side(i, "outputTokenCount", &sc.outputTokens, "outputBodyJson", func(at int) int {
+		switch sc.kindAt(at) {
+		case '{':
+			return sc.response(at, "\n")
+		case '[':
+			return sc.each(at, func(j int) int {
+				if sc.kindAt(j) == '{' { // skip "[DONE]" and the like
+					return sc.response(j, "")
+				}
+				return sc.skip(j)
+			})
+		case '"':
+			return sc.decline()
+		}
+		return sc.skip(at)
+	})
+}
+
+// side reads the input or output object at i: the first value of tokensKey
+// into tokens, and the first value of bodyKey with body.
+func (sc *invocationScan) side(i int, tokensKey string, tokens *valueSpan, bodyKey string, body func(at int) int) int {
 	if sc.kindAt(i) != '{' {
 		return sc.skip(i)
 	}
 	seenBody := false
 	return sc.members(i, func(k []byte, at int) int {
-		var end int
 		switch {
-		case string(k) == "outputTokenCount":
-			end = sc.first(&sc.outputTokens, at)
-		case string(k) == "outputBodyJson" && !seenBody:
+		case string(k) == tokensKey:
+			return sc.first(tokens, at)
+		case string(k) == bodyKey && !seenBody:
 			seenBody = true
-			switch sc.kindAt(at) {
-			case '{':
-				end = sc.response(at, "\n")
-			case '[':
-				end = sc.each(at, func(j int) int {
-					if sc.kindAt(j) == '{' { // skip "[DONE]" and the like
-						return sc.response(j, "")
-					}
-					return sc.skip(j)
-				})
-			case '"':
-				end = sc.decline()
-			default:
-				end = sc.skip(at)
-			}
-		default:
-			end = sc.skip(at)
+			return body(at)
 		}
-		return end
+		return sc.skip(at)
 	})
 }
 
