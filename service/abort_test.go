@@ -356,26 +356,17 @@ func TestAbortRestartBacklog(t *testing.T) {
 	servicetest.CreateInputs(t, brokers, cfg, 3)
 	adm := kadm.NewClient(servicetest.Client(t, brokers))
 	cl := servicetest.Client(t, brokers, kgo.MaxBufferedRecords(1<<16))
-	produce := func(in []servicetest.Input) {
-		rs := make([]*kgo.Record, len(in))
-		for i, m := range in {
-			rs[i] = &kgo.Record{Topic: m.Topic, Key: servicetest.Key(m.Msg), Value: m.Msg}
-		}
-		if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// A tenth while the replica runs, the rest while it is down.
 	stop := runService(t, cfg)
-	produce(in[:n/10])
+	servicetest.ProduceInputs(t, cl, in[:n/10])
 	if err := service.WaitCaughtUp(context.Background(), adm, cfg, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	produce(in[n/10:])
+	servicetest.ProduceInputs(t, cl, in[n/10:])
 	start := time.Now()
 	stop = runService(t, cfg)
 	if err := service.WaitCaughtUp(context.Background(), adm, cfg, 2*time.Minute); err != nil {
@@ -439,17 +430,8 @@ func TestAbortRewindsInputProgress(t *testing.T) {
 
 	stop := runServiceWith(t, cfg, service.Options{Metrics: met})
 	cl := servicetest.Client(t, brokers, kgo.MaxBufferedRecords(1<<16))
-	produce := func(in []servicetest.Input) {
-		rs := make([]*kgo.Record, len(in))
-		for i, m := range in {
-			rs[i] = &kgo.Record{Topic: m.Topic, Key: servicetest.Key(m.Msg), Value: m.Msg}
-		}
-		if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	adm := kadm.NewClient(servicetest.Client(t, brokers))
-	produce(in[:n/2])
+	servicetest.ProduceInputs(t, cl, in[:n/2])
 	if err := service.WaitCaughtUp(context.Background(), adm, cfg, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +443,7 @@ func TestAbortRewindsInputProgress(t *testing.T) {
 	id := [16]byte(topics[cfg.Topics.Events].ID)
 	eventsID.Store(&id)
 	armed.Store(true)
-	produce(in[n/2:])
+	servicetest.ProduceInputs(t, cl, in[n/2:])
 	deadline := time.Now().Add(30 * time.Second)
 	for !refused.Load() {
 		if time.Now().After(deadline) {

@@ -258,6 +258,19 @@ type Input struct {
 	Msg   []byte
 }
 
+// ProduceInputs writes the inputs, each to its topic keyed by Key, at once,
+// and waits for them.
+func ProduceInputs(t testing.TB, cl *kgo.Client, in []Input) {
+	t.Helper()
+	rs := make([]*kgo.Record, len(in))
+	for i, m := range in {
+		rs[i] = &kgo.Record{Topic: m.Topic, Key: Key(m.Msg), Value: m.Msg}
+	}
+	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+		t.Fatalf("producing the inputs: %v", err)
+	}
+}
+
 // ProducePaced writes the inputs one at a time, gap apart, so that a
 // running service reads them in this order, as replay reads its files.
 func ProducePaced(t testing.TB, cl *kgo.Client, in []Input, gap time.Duration) {
