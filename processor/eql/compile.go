@@ -492,24 +492,35 @@ func (c *compiler) match(n *Match) pred {
 // anchor on that side, which matches the same strings but lets RE2 search
 // for X instead of walking `.*` across a long prompt.
 func compileRegex(p string, fold bool) (*regexp.Regexp, error) {
-	re, _, err := compileRegexTree(p, fold)
-	return re, err
+	parts, err := compileRegexParts(p, fold)
+	return parts.re, err
 }
 
 // compileRegexFiltered is compileRegex with the literal prefilter of the
-// pattern (see regex).
+// pattern and its matching at start literals (see regex).
 func compileRegexFiltered(p string, fold bool) (*regex, error) {
-	re, tree, err := compileRegexTree(p, fold)
+	parts, err := compileRegexParts(p, fold)
 	if err != nil {
 		return nil, err
 	}
-	return newRegex(re, tree, fold), nil
+	return newRegex(parts, fold)
 }
 
-// compileRegexTree is compileRegex that also returns the parsed pattern.
-func compileRegexTree(p string, fold bool) (*regexp.Regexp, *syntax.Regexp, error) {
+// regexParts is a pattern compiled as compileRegex does, with its parts.
+type regexParts struct {
+	re     *regexp.Regexp
+	parsed *syntax.Regexp // the pattern as written
+	body   *syntax.Regexp // parsed without the leading and trailing .* dropped
+	// head and tail are the anchors around body in re: "^" and "$", or ""
+	// on a side where a .* was dropped.
+	head, tail string
+}
+
+// compileRegexParts is compileRegex that also returns the parsed pattern
+// and its parts.
+func compileRegexParts(p string, fold bool) (regexParts, error) {
 	if _, err := regexp.Compile(p); err != nil {
-		return nil, nil, err // report the error against the pattern as written
+		return regexParts{}, err // report the error against the pattern as written
 	}
 	flags := syntax.Perl | syntax.DotNL
 	if fold {
@@ -517,25 +528,24 @@ func compileRegexTree(p string, fold bool) (*regexp.Regexp, *syntax.Regexp, erro
 	}
 	tree, err := syntax.Parse(p, flags)
 	if err != nil {
-		return nil, nil, err
+		return regexParts{}, err
 	}
-	parsed := tree
-	head, tail := "^", "$"
+	parts := regexParts{parsed: tree, body: tree, head: "^", tail: "$"}
 	if tree.Op == syntax.OpConcat && len(tree.Sub) >= 2 {
 		subs := tree.Sub
 		if isDotStar(subs[0]) {
-			subs, head = subs[1:], ""
+			subs, parts.head = subs[1:], ""
 		}
 		if len(subs) > 0 && isDotStar(subs[len(subs)-1]) {
-			subs, tail = subs[:len(subs)-1], ""
+			subs, parts.tail = subs[:len(subs)-1], ""
 		}
-		tree = &syntax.Regexp{Op: syntax.OpConcat, Sub: subs, Flags: tree.Flags}
+		parts.body = &syntax.Regexp{Op: syntax.OpConcat, Sub: subs, Flags: tree.Flags}
 		if len(subs) == 0 {
-			tree = &syntax.Regexp{Op: syntax.OpEmptyMatch}
+			parts.body = &syntax.Regexp{Op: syntax.OpEmptyMatch}
 		}
 	}
-	re, err := regexp.Compile(head + `(?:` + tree.String() + `)` + tail)
-	return re, parsed, err
+	parts.re, err = regexp.Compile(parts.head + `(?:` + parts.body.String() + `)` + parts.tail)
+	return parts, err
 }
 
 // isDotStar reports whether re is `.*` matching any character, newlines

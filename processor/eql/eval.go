@@ -534,7 +534,7 @@ func (m *matcher) matchPatterns(s string) bool {
 			}
 		}
 		for _, re := range m.res {
-			if re.mayMatch(s, "") && re.re.MatchString(s) {
+			if re.match(s, "") {
 				return true
 			}
 		}
@@ -555,7 +555,7 @@ func (m *matcher) matchPatterns(s string) bool {
 			}
 		}
 		for _, re := range m.res {
-			if re.mayMatch(s, folded) && re.re.MatchString(s) {
+			if re.match(s, folded) {
 				return true
 			}
 		}
@@ -566,7 +566,7 @@ func (m *matcher) matchPatterns(s string) bool {
 // anyRegexFolds reports whether a regex of m compares folded literals.
 func (m *matcher) anyRegexFolds() bool {
 	for _, re := range m.res {
-		if re.fold && len(re.lits) > 0 {
+		if re.needsFolded() {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -97,7 +98,17 @@ func withFolded(s string, fn func(folded string) bool) bool {
 	return r
 }
 
-// regex is a compiled regex with its literal prefilter.
+// regex is a compiled regex with its literal prefilter, and its matching
+// at start literals.
+//
+// A pattern such as `.*\b(ignore|forget)\s+…` leaves RE2 no literal to
+// search for (the word boundary, or case folding, hides it), so RE2 tries a
+// match from every position of the subject: about 50 ns a byte. When every
+// match begins with one of a few strings (here "ignore" and "forget"),
+// match instead searches the subject for those strings, and runs the regex
+// anchored at each occurrence only. The anchored regex first consumes the
+// character before the occurrence, so that `\b` and other assertions at the
+// start see the subject's own context.
 type regex struct {
 	re *regexp.Regexp
 	// lits: a match contains at least one of these; none means no
@@ -105,28 +116,97 @@ type regex struct {
 	// ASCII only).
 	lits []string
 	fold bool
+	// starts: every match begins with one of these, folded (and ASCII) in
+	// a case-insensitive regex; nil when the pattern gives none, or
+	// begins anchored. at is the regex anchored one character before an
+	// occurrence, atHead anchored at the start of the subject.
+	starts     []string
+	at, atHead *regexp.Regexp
+	// startsAreLits: searching for the starts makes the literal test too.
+	startsAreLits bool
 }
 
 // minLiteral is the shortest literal worth a prefilter: a shorter one is
 // found almost everywhere.
 const minLiteral = 3
 
-func newRegex(re *regexp.Regexp, tree *syntax.Regexp, fold bool) *regex {
-	r := &regex{re: re, fold: fold}
-	lits, ok := regexLiterals(tree, fold)
-	if !ok {
-		return r
+func newRegex(parts regexParts, fold bool) (*regex, error) {
+	r := &regex{re: parts.re, fold: fold}
+	if lits, ok := regexLiterals(parts.parsed, fold); ok {
+		r.lits = usableLiterals(lits, fold)
 	}
+	if parts.head != "" {
+		return r, nil // RE2 tries the start of the subject only
+	}
+	starts, ok := regexStarts(parts.body, fold)
+	if !ok {
+		return r, nil
+	}
+	if r.starts = usableLiterals(starts, fold); r.starts == nil {
+		return r, nil
+	}
+	slices.Sort(r.starts)
+	r.starts = slices.Compact(r.starts)
+	lits := slices.Sorted(slices.Values(r.lits))
+	r.startsAreLits = slices.Equal(slices.Compact(lits), r.starts)
+	body := `(?:` + parts.body.String() + `)` + parts.tail
+	var err error
+	if r.at, err = regexp.Compile(`^(?s:.)` + body); err != nil {
+		return nil, err
+	}
+	if r.atHead, err = regexp.Compile(`^` + body); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// usableLiterals returns lits ready for searching, folded for a
+// case-insensitive regex, or nil when one is too short, or not ASCII under
+// folding.
+func usableLiterals(lits []string, fold bool) []string {
 	for i, l := range lits {
 		if len(l) < minLiteral || fold && !asciiString(l) {
-			return r
+			return nil
 		}
 		if fold {
 			lits[i] = strings.ToLower(l)
 		}
 	}
-	r.lits = lits
-	return r
+	return lits
+}
+
+// needsFolded reports whether match reads the folded subject.
+func (r *regex) needsFolded() bool { return r.fold && (len(r.lits) > 0 || len(r.starts) > 0) }
+
+// match reports whether the regex matches s; folded is s folded, needed
+// only when needsFolded.
+func (r *regex) match(s, folded string) bool {
+	if r.starts == nil || r.fold && !asciiString(s) {
+		// Folding non-ASCII text may change its length: the positions of
+		// the folded subject are not those of s.
+		return r.mayMatch(s, folded) && r.re.MatchString(s)
+	}
+	if !r.startsAreLits && !r.mayMatch(s, folded) {
+		return false
+	}
+	subject := s
+	if r.fold {
+		subject = folded
+	}
+	for _, st := range r.starts {
+		for off := 0; ; {
+			i := strings.Index(subject[off:], st)
+			if i < 0 {
+				break
+			}
+			p := off + i
+			if p == 0 && r.atHead.MatchString(s) || p > 0 && r.at.MatchString(s[p-1:]) {
+				return true
+			}
+			off = p + 1
+		}
+	}
+	return false
 }
 
 // mayMatch reports whether the prefilter lets s through; folded is s
@@ -148,6 +228,159 @@ func (r *regex) mayMatch(s, folded string) bool {
 		}
 	}
 	return false
+}
+
+// maxStarts bounds the strings regexStarts and exactStrings return.
+const maxStarts = 32
+
+// regexStarts returns strings one of which every match of re begins with,
+// or false when it finds none. Under case folding they are as written; the
+// caller folds them. It reads re as exactStrings does, and extends the
+// exact strings of the leading parts of a concatenation by the starts of
+// the first part that has none; it stops extending strings of minLiteral
+// bytes or more where that would multiply them.
+func regexStarts(re *syntax.Regexp, fold bool) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexStarts(re.Sub[0], fold)
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return regexStarts(re.Sub[0], fold)
+		}
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			st, ok := regexStarts(sub, fold)
+			if !ok || len(all)+len(st) > maxStarts {
+				return nil, false
+			}
+			all = append(all, st...)
+		}
+		return all, true
+	case syntax.OpLiteral, syntax.OpCharClass, syntax.OpConcat:
+		subs := []*syntax.Regexp{re}
+		if re.Op == syntax.OpConcat {
+			subs = re.Sub
+		}
+		prefix := []string{""}
+		for _, sub := range subs {
+			set, exact := exactStrings(sub, fold)
+			if !exact {
+				var ok bool
+				if sub == re {
+					break // a lone literal or class that has no exact strings
+				}
+				if set, ok = regexStarts(sub, fold); !ok {
+					break
+				}
+			}
+			if len(set) > 1 && longEnough(prefix) {
+				break // more strings to search for, each no rarer to find
+			}
+			longer, ok := product(prefix, set)
+			if !ok {
+				break
+			}
+			prefix = longer
+			if !exact {
+				break
+			}
+		}
+		for _, p := range prefix {
+			if p == "" {
+				return nil, false
+			}
+		}
+		return prefix, true
+	}
+	return nil, false
+}
+
+// longEnough reports whether every string of set is at least minLiteral
+// bytes.
+func longEnough(set []string) bool {
+	for _, s := range set {
+		if len(s) < minLiteral {
+			return false
+		}
+	}
+	return true
+}
+
+// exactStrings returns the strings re matches, when they are few (and
+// known: a literal of a case-sensitive regex under (?i) gives none), or
+// false. Assertions match the empty string.
+func exactStrings(re *syntax.Regexp, fold bool) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpBeginText, syntax.OpEndText:
+		return []string{""}, true
+	case syntax.OpLiteral:
+		if !fold && re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpCharClass:
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i+1]-re.Rune[i] >= maxStarts {
+				return nil, false
+			}
+			for c := re.Rune[i]; c <= re.Rune[i+1]; c++ {
+				if len(out) == maxStarts {
+					return nil, false
+				}
+				out = append(out, string(c))
+			}
+		}
+		return out, len(out) > 0
+	case syntax.OpCapture:
+		return exactStrings(re.Sub[0], fold)
+	case syntax.OpQuest:
+		set, ok := exactStrings(re.Sub[0], fold)
+		if !ok || len(set) == maxStarts {
+			return nil, false
+		}
+		return append(set, ""), true
+	case syntax.OpConcat:
+		prefix := []string{""}
+		for _, sub := range re.Sub {
+			set, ok := exactStrings(sub, fold)
+			if !ok {
+				return nil, false
+			}
+			if prefix, ok = product(prefix, set); !ok {
+				return nil, false
+			}
+		}
+		return prefix, true
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			set, ok := exactStrings(sub, fold)
+			if !ok || len(all)+len(set) > maxStarts {
+				return nil, false
+			}
+			all = append(all, set...)
+		}
+		return all, true
+	}
+	return nil, false
+}
+
+// product returns every string of a followed by one of b, or false when
+// they would be more than maxStarts.
+func product(a, b []string) ([]string, bool) {
+	if len(a)*len(b) > maxStarts {
+		return nil, false
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out, true
 }
 
 // regexLiterals returns literals one of which every match of re contains,

@@ -216,3 +216,120 @@ func TestGatherContainsChoosesTheSetByLength(t *testing.T) {
 		}
 	}
 }
+
+func TestRegexStarts(t *testing.T) {
+	cases := []struct {
+		pattern string
+		fold    bool
+		want    []string // nil: no starts
+	}{
+		{`.*\b(ignore|forget)\s+(all\s+)?instructions\b.*`, true, []string{"forget", "ignore"}},
+		{`.*(\b(AKIA|ASIA)[A-Z0-9]{16}\b|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|\bgh[pousr]_x+).*`, false,
+			[]string{"-----BEGIN ", "AKIA", "ASIA", "gho_x", "ghp_x", "ghr_x", "ghs_x", "ghu_x"}}, // x+ begins with x
+		{`.*\bBedrock[a-z-]*\s+delete.*`, true, []string{"bedrock"}},
+		{`.*\bbedrock-(agent|runtime)?\s.*`, false, []string{"bedrock-"}}, // stops before the optional part
+		{`.*(abc)+d.*`, false, []string{"abc"}},
+		{`.*a?bcd.*`, false, []string{"abcd", "bcd"}},
+		{`.*(^abc|def).*`, false, []string{"abc", "def"}},
+		{`.*x*abc.*`, false, nil},        // a match may begin with x
+		{`.*(abc|[a-z]+).*`, false, nil}, // one branch has no start
+		{`.*(ab|cd)e.*`, false, []string{"abe", "cde"}},
+		{`.*(ab|cd)[a-z].*`, false, nil},      // "ab" and "cd" are too short, 52 letters too many
+		{`.*(?i:secret)-token.*`, false, nil}, // a folded literal is no exact literal
+		{`abc.*`, false, nil},                 // anchored at its start already
+		{`.*Ünïcode.*`, true, nil},            // folded starts must be ASCII
+		{`.*Ünïcode.*`, false, []string{"Ünïcode"}},
+	}
+	for _, c := range cases {
+		re, err := compileRegexFiltered(c.pattern, c.fold)
+		if err != nil {
+			t.Fatalf("%s: %v", c.pattern, err)
+		}
+		if !slices.Equal(re.starts, c.want) {
+			t.Errorf("%s (fold %v): starts %q, want %q", c.pattern, c.fold, re.starts, c.want)
+		}
+		if (re.at != nil) != (c.want != nil) {
+			t.Errorf("%s (fold %v): anchored regex %v with starts %q", c.pattern, c.fold, re.at, c.want)
+		}
+	}
+}
+
+// regexAgrees fails t unless the regex of pattern, matched at its starts,
+// gives the result of the plain compiled regex on s.
+func regexAgrees(t *testing.T, plain *regexp.Regexp, re *regex, s string) {
+	t.Helper()
+	want := plain.MatchString(s)
+	got := withFolded(s, func(folded string) bool { return re.match(s, folded) })
+	if got != want {
+		t.Fatalf("%s (fold %v, starts %q) on %q: got %v, want %v", plain, re.fold, re.starts, s, got, want)
+	}
+}
+
+// TestRegexStartsKeepResults: each regex, matched at its starts, gives the
+// plain regex's result on random subjects built from pieces of the patterns,
+// with word characters, non-ASCII runes and runes that fold onto ASCII ones
+// next to them, so that word boundaries and context are tested at each
+// start.
+func TestRegexStartsKeepResults(t *testing.T) {
+	regexes := []string{
+		`.*\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+)*(previous|prior)?\s*(instructions|rules)\b.*`,
+		`.*(\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|\bgh[pousr]_[A-Za-z0-9]{36,}).*`,
+		`.*\bbedrock[a-z-]*\s+(.*\s)?(delete|put)-[a-z0-9-]+.*`,
+		`.*\Bignore.*`,
+		`.*(^ignore|rules$).*`,
+		`.*(?m:^ignore).*`,
+		`.*ignore\b`,
+		`.*a?ghp_.*`,
+		`.*(ignore)+ the\s.*`,
+		`.*Ünïcode rules.*`,
+	}
+	pieces := []string{"ignore", "IGNORE", "Ignore", "ıgnore", "all ", "the ", "previous ", "instructions", "rules", "AKIA",
+		"akia", "ASIA", "ABCDEFGHIJKLMNOP", "0123456789ABCDEF", "-----BEGIN ", "RSA ", "PRIVATE KEY-----", "ghp_", "aghp_",
+		"abcdefghijklmnopqrstuvwxyz0123456789", "bedrock", "BEDROCK-agent", " delete-", "put-agent", " ", "\n", "x", "_",
+		"0", "é", "ü", "\u212a", "ſ", "Ünïcode", "ÜNÏCODE", "\xff", "\xbc"}
+	rnd := rand.New(rand.NewPCG(7, 8))
+	for _, p := range regexes {
+		for _, fold := range []bool{false, true} {
+			plain, err := compileRegex(p, fold)
+			if err != nil {
+				t.Fatal(err)
+			}
+			re, err := compileRegexFiltered(p, fold)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < 5000; n++ {
+				var b strings.Builder
+				for k := rnd.IntN(8); k >= 0; k-- {
+					b.WriteString(pieces[rnd.IntN(len(pieces))])
+				}
+				regexAgrees(t, plain, re, b.String())
+			}
+		}
+	}
+}
+
+// FuzzRegexStarts: for any pattern and subject, matching at the starts
+// gives the plain regex's result, case-sensitive and not.
+func FuzzRegexStarts(f *testing.F) {
+	f.Add(`.*\b(ignore|forget)\s+instructions\b.*`, "please IGNORE  instructions")
+	f.Add(`.*(\b(AKIA|ASIA)[A-Z0-9]{16}\b|\bgh[pousr]_[a-z]{3,}).*`, "xAKIA0123456789ABCDEF ghp_abc")
+	f.Add(`.*(^abc|def$).*`, "abcdef")
+	f.Add(`.*\Bab?cd.*`, "é\u212aabcd")
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if len(pattern) > 256 || len(s) > 4096 {
+			return
+		}
+		for _, fold := range []bool{false, true} {
+			plain, err := compileRegex(pattern, fold)
+			if err != nil {
+				return
+			}
+			re, err := compileRegexFiltered(pattern, fold)
+			if err != nil {
+				t.Fatalf("%q compiles plain but not filtered: %v", pattern, err)
+			}
+			regexAgrees(t, plain, re, s)
+		}
+	})
+}
