@@ -36,31 +36,39 @@ type pattern struct {
 	re   *regexp.Regexp
 	// group is the submatch that holds the secret (0: the whole match).
 	group int
-	// lits: every match contains one of these, so a text holding none is
-	// not searched (most prompts hold no secret). With fold the regex is
-	// case-insensitive and lits are lower case; the test is then made only
-	// on ASCII text, where lower-casing is case folding (elsewhere the long
-	// s and the Kelvin sign fold onto s and k).
+	// lits: every match begins with one of these, so a text holding none
+	// is not searched (most prompts hold no secret), and one that does is
+	// searched only where one begins. With fold the regex is
+	// case-insensitive and lits are lower case.
 	lits []string
 	fold bool
+	// at is re anchored one character before a literal (that character
+	// is consumed, so that \b at the start sees it); atHead is re anchored
+	// at the start of the text.
+	at, atHead *regexp.Regexp
+}
+
+func newPattern(kind Kind, src string, group int, lits []string, fold bool) pattern {
+	return pattern{kind: kind, re: regexp.MustCompile(src), group: group, lits: lits, fold: fold,
+		at: regexp.MustCompile(`^(?s:.)(?:` + src + `)`), atHead: regexp.MustCompile(`^(?:` + src + `)`)}
 }
 
 // The order matters: a private key block is masked whole before anything
 // inside it is looked at.
 var patterns = []pattern{
-	{PrivateKey, regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`), 0,
-		[]string{"-----BEGIN "}, false},
-	{AWSSecretKey, regexp.MustCompile(`(?i)(?:aws_secret_access_key|secret_?access_?key|secretaccesskey|aws_secret)["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})`), 1,
-		[]string{"secret"}, true},
-	{AWSAccessKeyID, regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`), 0,
-		[]string{"AKIA", "ASIA", "ABIA", "ACCA"}, false},
-	{BedrockAPIKey, regexp.MustCompile(`\bABSK[A-Za-z0-9+/=]{20,}|\bbedrock-api-key-[A-Za-z0-9+/=._-]{10,}`), 0,
-		[]string{"ABSK", "bedrock-api-key-"}, false},
-	{GitHubToken, regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b`), 0,
+	newPattern(PrivateKey, `-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`, 0,
+		[]string{"-----BEGIN "}, false),
+	newPattern(AWSSecretKey, `(?i)(?:aws_secret_access_key|secret_?access_?key|secretaccesskey|aws_secret)["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})`, 1,
+		[]string{"aws_secret", "secret"}, true),
+	newPattern(AWSAccessKeyID, `\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`, 0,
+		[]string{"AKIA", "ASIA", "ABIA", "ACCA"}, false),
+	newPattern(BedrockAPIKey, `\bABSK[A-Za-z0-9+/=]{20,}|\bbedrock-api-key-[A-Za-z0-9+/=._-]{10,}`, 0,
+		[]string{"ABSK", "bedrock-api-key-"}, false),
+	newPattern(GitHubToken, `\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b`, 0,
 		// not "gh": it is in most English text ("might", "though")
-		[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, false},
-	{BearerToken, regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)`), 1,
-		[]string{"bearer"}, true},
+		[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, false),
+	newPattern(BearerToken, `(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)`, 1,
+		[]string{"bearer"}, true),
 }
 
 // The literal tests of all patterns are made in one pass over the text:
@@ -131,13 +139,18 @@ func hasPrefixFold(s, lit string) bool {
 	return true
 }
 
+// foldOntoASCII are the runes beyond ASCII that case folding maps onto ASCII
+// letters: the long s (s) and the Kelvin sign (k). Only where one occurs
+// can a case-insensitive pattern match other than at a literal found by
+// ASCII case-insensitive comparison.
+var foldOntoASCII = []string{"\u017f", "\u212a"}
+
 // candidates returns the set of patterns (bit i: patterns[i]) whose
 // literal test lets s through: one of its literals occurs in s, ignoring
-// ASCII case for a case-insensitive pattern; and every case-insensitive
-// pattern when s is not ASCII, where lower-casing is not case folding (the
-// long s and the Kelvin sign fold onto s and k).
-func (t *litTable) candidates(s string) uint64 {
-	var mask uint64
+// ASCII case for a case-insensitive pattern. When s holds a rune of
+// foldOntoASCII, where lower-casing ASCII is not case folding, the
+// case-insensitive patterns are all let through, and oddFolds is true.
+func (t *litTable) candidates(s string) (mask uint64, oddFolds bool) {
 	var any byte
 	for i := 0; i+4 <= len(s); i++ {
 		any |= s[i]
@@ -158,9 +171,13 @@ func (t *litTable) candidates(s string) uint64 {
 		any |= s[i]
 	}
 	if any >= utf8.RuneSelf {
-		mask |= t.folded
+		for _, r := range foldOntoASCII {
+			if strings.Contains(s, r) {
+				return mask | t.folded, true
+			}
+		}
 	}
-	return mask
+	return mask, false
 }
 
 // Finding is one secret found in a text.
@@ -172,7 +189,9 @@ type Finding struct {
 // Find returns the secrets in s, in order of position, without overlaps.
 func Find(s string) []Finding { return find(s, true) }
 
-// find is Find, with or without the literal tests.
+// find is Find, with or without the literal tests. With them, a pattern
+// runs only where one of its literals begins (see findAt), except a
+// case-insensitive one when s holds a rune of foldOntoASCII.
 func find(s string, prefilter bool) []Finding {
 	var out []Finding
 	covered := func(a, b int) bool {
@@ -184,15 +203,29 @@ func find(s string, prefilter bool) []Finding {
 		return false
 	}
 	var may uint64 = 1<<len(patterns) - 1
+	oddFolds := true
 	if prefilter {
-		may = lits.candidates(s)
+		may, oddFolds = lits.candidates(s)
 	}
+	lower := "" // s with ASCII letters lower-cased, for the case-insensitive patterns
 	for i := range patterns {
 		p := &patterns[i]
 		if may&(1<<i) == 0 {
 			continue
 		}
-		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {
+		var ms [][]int
+		switch {
+		case !prefilter || p.fold && oddFolds:
+			ms = p.re.FindAllStringSubmatchIndex(s, -1)
+		case p.fold:
+			if lower == "" {
+				lower = lowerASCIIString(s)
+			}
+			ms = p.findAt(s, lower)
+		default:
+			ms = p.findAt(s, s)
+		}
+		for _, m := range ms {
 			a, b := m[2*p.group], m[2*p.group+1]
 			if a < 0 || covered(a, b) {
 				continue
@@ -207,6 +240,63 @@ func find(s string, prefilter bool) []Finding {
 		}
 	}
 	return out
+}
+
+// findAt returns p.re.FindAllStringSubmatchIndex(s, -1), given that every
+// match begins where one of p.lits begins in subject (s, or s lower-cased
+// for a case-insensitive pattern, at the same offsets). It tries the
+// earliest such place first and, after a match, the earliest after its
+// end, as the unanchored search does; but it runs the regex anchored there
+// only, instead of trying every position of s.
+func (p *pattern) findAt(s, subject string) [][]int {
+	var out [][]int
+	var buf [8]int
+	next := buf[:0] // the next occurrence of each literal, -1 for none
+	for _, l := range p.lits {
+		next = append(next, strings.Index(subject, l))
+	}
+	for pos := 0; ; {
+		at := -1
+		for k, n := range next {
+			if n >= 0 && n < pos {
+				if n = strings.Index(subject[pos:], p.lits[k]); n >= 0 {
+					n += pos
+				}
+				next[k] = n
+			}
+			if n >= 0 && (at < 0 || n < at) {
+				at = n
+			}
+		}
+		if at < 0 {
+			return out
+		}
+		var m []int
+		if at == 0 {
+			m = p.atHead.FindStringSubmatchIndex(s)
+		} else if m = p.at.FindStringSubmatchIndex(s[at-1:]); m != nil {
+			for j := range m {
+				if m[j] >= 0 {
+					m[j] += at - 1
+				}
+			}
+			m[0] = at // not the character before, which at consumed
+		}
+		if m == nil {
+			pos = at + 1
+			continue
+		}
+		out = append(out, m)
+		pos = max(m[1], at+1)
+	}
+}
+
+func lowerASCIIString(s string) string {
+	b := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		b[i] = lowerASCII(s[i])
+	}
+	return string(b)
 }
 
 // Mask replaces every secret in s by its first four characters followed by

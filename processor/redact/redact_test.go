@@ -1,8 +1,11 @@
 package redact
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestMask(t *testing.T) {
@@ -56,6 +59,7 @@ func TestExcerptMasksBeforeCutting(t *testing.T) {
 func FuzzMask(f *testing.F) {
 	f.Add("AKIAIOSFODNN7EXAMPLE -----BEGIN PRIVATE KEY-----")
 	f.Add("Bearer abcdefghijklmnopqrstu")
+	f.Add("é aws_secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY xAKIAIOSFODNN7EXAMPLE ſecret")
 	f.Fuzz(func(t *testing.T, s string) {
 		out, _ := Mask(s)
 		for _, fd := range Find(out) {
@@ -64,6 +68,9 @@ func FuzzMask(f *testing.F) {
 			}
 		}
 		Excerpt(s, 16)
+		if got, want := find(s, true), find(s, false); !slices.Equal(got, want) {
+			t.Fatalf("%q: %v with the literal tests, %v without", s, got, want)
+		}
 	})
 }
 
@@ -77,7 +84,8 @@ func TestLiteralTestsKeepFindings(t *testing.T) {
 		"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----",
 		"ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghs_", "gho_", "ghu_", "ghr_", "ghx_", "gh", "_", "abcdefghijklmnopqrstuvwxyz0123456789",
 		"github_pat_11ABCDEFG0123456789_abcdefghij", "ABSKQmVkcm9ja0FQSUtleS1hYmNkZWY=",
-		"bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t", "é", "\u212a", "plain words"}
+		"bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t", "é", "\u212a", "plain words", "x", "ü", "\xbc", "aws_secret=",
+		"AWS_ſECRET_ACCESS_KEY=", "bearer ſ", "-----END PRIVATE KEY-----"}
 	seed := uint64(1)
 	next := func(n int) int {
 		seed = seed*6364136223846793005 + 1442695040888963407
@@ -116,24 +124,46 @@ func TestCandidates(t *testing.T) {
 		return 0
 	}
 	for _, tc := range []struct {
-		s    string
-		want uint64
+		s        string
+		want     uint64
+		oddFolds bool
 	}{
-		{"", 0},
-		{"plain words", 0},
-		{"AKIA", bit(AWSAccessKeyID)},
-		{"akia", 0},
-		{"xxAKIA", bit(AWSAccessKeyID)},
-		{"my SECRET and Bearer", bit(AWSSecretKey) | bit(BearerToken)},
-		{"token ghs_ and -----BEGIN ", bit(GitHubToken) | bit(PrivateKey)},
-		{"é", lits.folded},
-		{"plain words é", lits.folded},
-		{"é plain words", lits.folded},
-		{"AKIA é", bit(AWSAccessKeyID) | lits.folded},
+		{"", 0, false},
+		{"plain words", 0, false},
+		{"AKIA", bit(AWSAccessKeyID), false},
+		{"akia", 0, false},
+		{"xxAKIA", bit(AWSAccessKeyID), false},
+		{"my SECRET and Bearer", bit(AWSSecretKey) | bit(BearerToken), false},
+		{"token ghs_ and -----BEGIN ", bit(GitHubToken) | bit(PrivateKey), false},
+		{"é", 0, false},
+		{"plain words é", 0, false},
+		{"é Secret", bit(AWSSecretKey), false},
+		{"ſ", lits.folded, true},
+		{"plain \u212a words", lits.folded, true},
+		{"AKIA é", bit(AWSAccessKeyID), false},
+		{"AKIA ſecret", bit(AWSAccessKeyID) | lits.folded, true},
 	} {
-		if got := lits.candidates(tc.s); got != tc.want {
-			t.Errorf("candidates(%q) = %b, want %b", tc.s, got, tc.want)
+		got, odd := lits.candidates(tc.s)
+		if got != tc.want || odd != tc.oddFolds {
+			t.Errorf("candidates(%q) = %b, %v; want %b, %v", tc.s, got, odd, tc.want, tc.oddFolds)
 		}
+	}
+}
+
+// TestFoldOntoASCII: foldOntoASCII lists exactly the runes beyond ASCII
+// whose case-folding orbit holds an ASCII letter.
+func TestFoldOntoASCII(t *testing.T) {
+	var want []string
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				want = append(want, string(r))
+				break
+			}
+		}
+	}
+	if !slices.Equal(foldOntoASCII, want) {
+		t.Errorf("foldOntoASCII = %q, want %q", foldOntoASCII, want)
 	}
 }
 
