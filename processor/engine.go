@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/bedrockwatch/bedrockwatch/processor/rules"
 	"github.com/bedrockwatch/bedrockwatch/schemas"
 )
@@ -120,8 +122,10 @@ type Engine struct {
 	cache   *stateCache
 	pending *writeBehind // store is pending: state saved since the last Sync
 	encBuf  []byte       // scratch buffer of marshalState
-	dues    []string     // scratch list of sweep
-	prices  priceCache
+	// snapParser reads evidence back (decodeSnap).
+	snapParser fastjson.Parser
+	dues       []string // scratch list of sweep
+	prices     priceCache
 
 	maxTime   time.Time // highest event time seen
 	wm        time.Time // watermark

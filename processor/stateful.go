@@ -192,12 +192,22 @@ func (r evidenceRing) list(seq int, from, to time.Time) ([]snap, error) {
 		lo = 0
 	}
 	for i := lo; i < seq; i++ {
-		var sn snap
-		ok, err := r.s.getJSON(r.key(i), &sn)
+		key := r.key(i)
+		raw, ok, err := r.s.en.store.Get(key)
 		if err != nil {
 			return nil, err
 		}
-		if ok && !sn.T.Before(from) && !sn.T.After(to) {
+		if !ok {
+			continue
+		}
+		if t, ok := snapTime(raw); ok && (t.Before(from) || t.After(to)) {
+			continue // another bucket's: not decoded
+		}
+		var sn snap
+		if err := decodeSnap(&r.s.en.snapParser, raw, &sn); err != nil {
+			return nil, fmt.Errorf("state %q: %w", key, err)
+		}
+		if !sn.T.Before(from) && !sn.T.After(to) {
 			out = insertSnap(out, sn, r.n)
 		}
 	}
