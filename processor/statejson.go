@@ -2,12 +2,14 @@ package processor
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/bedrockwatch/bedrockwatch/schemas"
 )
@@ -32,6 +34,10 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plainASCII8(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
@@ -78,6 +84,20 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plainASCII8 reports whether the 8 bytes of x are all ASCII that a JSON
+// string holds unescaped: not a control character, '"', '\\', or one of
+// the HTML-escaped '<', '>' and '&'. Each test is the exact "has a zero
+// byte" bit trick: (v - 0x01…) &^ v & 0x80… is non-zero iff a byte of v is
+// zero.
+func plainASCII8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	bad := x & highs                    // non-ASCII
+	bad |= (x - ones*0x20) &^ x & highs // a byte below 0x20
+	bad |= zero(x^ones*'"') | zero(x^ones*'\\') | zero(x^ones*'<') | zero(x^ones*'>') | zero(x^ones*'&')
+	return bad == 0
 }
 
 // appendJSONTime appends t as encoding/json does (RFC 3339 with
