@@ -125,9 +125,12 @@ func (s *suppressor) open(r *rules.Rule, p *period, a *schemas.Alert) error {
 			return err
 		}
 	}
+	// The first alert is read back only for a follow-up, and most periods
+	// fold nothing: it is written behind (saveState), so a period that
+	// closes before the next sync never encodes it.
 	first := *a
 	first.Evidence, first.Prompt = nil, nil // the follow-up cites its own evidence
-	if err := s.putJSON(p.key+firstSuffix, &first); err != nil {
+	if err := saveState(s.en, p.key+firstSuffix, &first); err != nil {
 		return err
 	}
 	st := &suppState{FirstID: a.ID, Subject: a.Subject, End: a.Time.Add(r.Suppress.For.D()), Earliest: a.Time, Last: a.Time}
@@ -186,10 +189,11 @@ func (s *suppressor) close(key string, st *suppState) error {
 // deletes its keys.
 func (s *suppressor) finish(key string, st *suppState) error {
 	if st.Count > 0 {
-		var f schemas.Alert
-		if _, err := s.getJSON(key+firstSuffix, &f); err != nil {
+		first, _, err := loadState[schemas.Alert](s.en, key+firstSuffix)
+		if err != nil {
 			return err
 		}
+		f := *first
 		f.Evidence = make([]schemas.Evidence, 0, st.Evidence)
 		for i := 0; i < st.Evidence; i++ {
 			var ev schemas.Evidence
