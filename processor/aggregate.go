@@ -63,7 +63,7 @@ func (g *aggregateRunner) process(e *schemas.Event) error {
 	if !g.r.Condition.Match(e) {
 		return nil
 	}
-	_, group, ok := g.group(e)
+	group, ok := g.groupKey(e)
 	if !ok {
 		return nil
 	}

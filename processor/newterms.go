@@ -76,7 +76,7 @@ func (n *newTermsRunner) process(e *schemas.Event) error {
 	if !n.r.Condition.Match(e) {
 		return nil
 	}
-	_, key, ok := n.group(e)
+	key, ok := n.groupKey(e)
 	if !ok {
 		return nil
 	}

@@ -163,9 +163,10 @@ func (o *outlierRunner) getHist(full string) (*oHist, bool, error) {
 	return h, true, nil
 }
 
-func (o *outlierRunner) ring(key string) evidenceRing {
+// ring returns the evidence ring of the group whose state key is full.
+func (o *outlierRunner) ring(full string) evidenceRing {
 	// Two buckets may be open at once, each keeping its first MaxEvidence.
-	return evidenceRing{s: &o.stateful, base: o.prefix + key, n: 2 * o.en.cfg.MaxEvidence}
+	return evidenceRing{s: &o.stateful, base: full, n: 2 * o.en.cfg.MaxEvidence}
 }
 
 // valueOf returns the event's contribution, or false when it has none.
@@ -201,7 +202,7 @@ func (o *outlierRunner) process(e *schemas.Event) error {
 	if !o.r.Condition.Match(e) {
 		return nil
 	}
-	_, key, ok := o.group(e)
+	key, ok := o.groupKey(e)
 	if !ok {
 		return nil
 	}
@@ -239,7 +240,7 @@ func (o *outlierRunner) process(e *schemas.Event) error {
 			b.Top = &sn
 		}
 		if keep {
-			if err := o.ring(key).put(st.Seq, &sn); err != nil {
+			if err := o.ring(full).put(st.Seq, &sn); err != nil {
 				return err
 			}
 			st.Seq++
@@ -270,7 +271,7 @@ func (o *outlierRunner) saveOpen(full string, st *oOpen) error {
 		st.Deadline = d
 	}
 	if len(st.Open) == 0 {
-		if err := o.ring(full[len(o.prefix):]).clear(st.Seq); err != nil {
+		if err := o.ring(full).clear(st.Seq); err != nil {
 			return err
 		}
 		return o.en.store.Delete(full)
@@ -433,7 +434,7 @@ func (o *outlierRunner) judge(key string, st *oOpen, b *oBucket, h *oHist) error
 		return nil
 	}
 	end := start.Add(o.bucket)
-	chain, err := o.ring(key).list(st.Seq, start, end)
+	chain, err := o.ring(o.prefix+key).list(st.Seq, start, end)
 	if err != nil {
 		return err
 	}

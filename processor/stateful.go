@@ -68,6 +68,20 @@ func (s *stateful) group(e *schemas.Event) (values []string, key string, ok bool
 	return values, strings.Join(values, groupSep), true
 }
 
+// groupKey is the key of group, without the values.
+func (s *stateful) groupKey(e *schemas.Event) (key string, ok bool) {
+	if len(s.groups) == 1 { // the common case, without a slice of values
+		v := s.groups[0].Get(e)
+		if v.IsNull() {
+			return "", false
+		}
+		key = v.Text()
+		return key, key != ""
+	}
+	_, key, ok = s.group(e)
+	return key, ok
+}
+
 func (s *stateful) groupFields() []string {
 	out := make([]string, len(s.groups))
 	for i, g := range s.groups {
@@ -122,7 +136,7 @@ func (s *stateful) learned(t time.Time, span time.Duration) bool {
 
 // expireStart handles the expiry of the start record (at Flush).
 func (s *stateful) expireStart(key string, wm time.Time) (bool, error) {
-	if key != s.prefix+startSuffix {
+	if len(key) != len(s.prefix)+len(startSuffix) || !strings.HasPrefix(key, s.prefix) || !strings.HasSuffix(key, startSuffix) {
 		return false, nil
 	}
 	if wm.Before(endOfTime) {

@@ -98,8 +98,9 @@ func decodeEntries(b []byte) ([]entry, error) {
 	return out, nil
 }
 
-func (t *thresholdRunner) ring(key string) evidenceRing {
-	return evidenceRing{s: &t.stateful, base: t.prefix + key, n: t.en.cfg.MaxEvidence}
+// ring returns the evidence ring of the group whose state key is full.
+func (t *thresholdRunner) ring(full string) evidenceRing {
+	return evidenceRing{s: &t.stateful, base: full, n: t.en.cfg.MaxEvidence}
 }
 
 // passOver: process tests the condition first.
@@ -134,7 +135,7 @@ func (t *thresholdRunner) process(e *schemas.Event) error {
 		return nil // the group fired less than a window ago
 	}
 	sn := t.en.snapOf(t.r, e)
-	if err := t.ring(key).put(st.Seq, &sn); err != nil {
+	if err := t.ring(full).put(st.Seq, &sn); err != nil {
 		return err
 	}
 	st.Seq++
@@ -151,7 +152,7 @@ func (t *thresholdRunner) process(e *schemas.Event) error {
 		return err
 	}
 	if fired {
-		if err := t.ring(key).clear(st.Seq); err != nil {
+		if err := t.ring(full).clear(st.Seq); err != nil {
 			return err
 		}
 		st.Seq, st.Times, st.Vals, st.Unknown = 0, nil, nil, nil
@@ -290,7 +291,7 @@ func (t *thresholdRunner) addDistinct(e *schemas.Event, st *thrState, key string
 // mode) or its first and last times (cardinality), distinct the values.
 func (t *thresholdRunner) fire(e *schemas.Event, st *thrState, key string, values []string, win []entry, distinct []string) error {
 	from, to := msTime(win[0].ms), msTime(win[len(win)-1].ms)
-	chain, err := t.ring(key).list(st.Seq, from, to)
+	chain, err := t.ring(t.prefix+key).list(st.Seq, from, to)
 	if err != nil {
 		return err
 	}
@@ -352,7 +353,7 @@ func (t *thresholdRunner) expire(full string, wm time.Time) error {
 	if wm.UnixMilli() < end {
 		return t.save(full, st)
 	}
-	if err := t.ring(full[len(t.prefix):]).clear(st.Seq); err != nil {
+	if err := t.ring(full).clear(st.Seq); err != nil {
 		return err
 	}
 	return t.en.store.Delete(full)
