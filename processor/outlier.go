@@ -285,8 +285,16 @@ func (o *outlierRunner) loadHist(key string) (*oHist, error) {
 }
 
 // saveHist drops what is older than any future bucket's baseline (the
-// newest bucket's index − nb) and keeps the expiry entry at the start of the
-// first bucket whose baseline is empty; wm at or past it deletes the record.
+// newest bucket's index − nb) and keeps an expiry entry at or before the
+// start of the first bucket whose baseline is empty; wm at or past that
+// start deletes the record.
+//
+// Each bucket judged moves that start a bucket later. The entry is not moved
+// with it (a Delete and a Put of the expiry index per bucket): it stays
+// where it is, and when the sweep reaches it, expire finds the record not
+// yet due and sets the entry at the start as it then is. So an entry moves
+// about once per baseline instead of once per bucket; h.Deadline is where
+// the entry is.
 func (o *outlierRunner) saveHist(key string, h *oHist, wm time.Time) error {
 	full := o.prefix + key + histSuffix
 	if n := len(h.Idx); n > 0 {
@@ -304,7 +312,7 @@ func (o *outlierRunner) saveHist(key string, h *oHist, wm time.Time) error {
 	if d != 0 && !wm.Before(msTime(d)) {
 		d = 0
 	}
-	if d != h.Deadline {
+	if d != h.Deadline && (d == 0 || h.Deadline == 0 || d < h.Deadline) {
 		if err := o.en.setExpiry(full, msTime(h.Deadline), msTime(d)); err != nil {
 			return err
 		}
