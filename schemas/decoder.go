@@ -60,6 +60,12 @@ type Decoder struct {
 	// slowInvocations turns the fast path off, for tests that compare the
 	// two paths.
 	slowInvocations bool
+	// firstPassAlways turns decodeInvocationDocument off (the fast path
+	// stays on), for tests that compare it with the first pass's way.
+	firstPassAlways bool
+	// invocationStream: the last document was an invocation log the fast
+	// path read: the next is tried with decodeInvocationDocument first.
+	invocationStream bool
 }
 
 // maxMessageBytes is the largest MaxRecordBytes a Decoder accepts: the
@@ -191,6 +197,13 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 // array of records, a CloudTrail log file or a CloudWatch Logs message.
 func (d *Decoder) decodeDocument(doc []byte, origin Origin, yield func(Record)) {
 	doc = bytes.TrimPrefix(doc, utf8BOM)
+	if !d.slowInvocations && !d.firstPassAlways && !firstKeyElsewhere(doc) && (d.invocationStream || looksLikeInvocation(doc)) {
+		// Invocation logs come in streams of them: after one is read this
+		// way, the next is tried this way first.
+		if d.invocationStream = d.decodeInvocationDocument(doc, &recordCtx{origin: origin}, yield); d.invocationStream {
+			return
+		}
+	}
 	top, ok := d.index.indexDocument(doc, &d.records)
 	if !ok {
 		yield(malformed(SourceUnknown, ReasonInvalidJSON, d.index.problem()))
@@ -244,6 +257,7 @@ func (d *Decoder) decodeRecordBytes(doc []byte, idx *recordIndex, p *fastjson.Pa
 	}
 	if !d.slowInvocations && !idx.escapedKey && mayBeInvocation(idx.keys) &&
 		d.decodeInvocationBytes(idx.bytes(doc), rc, yield) {
+		d.invocationStream = true // a stream of invocation logs not marked near either end
 		return
 	}
 	v, err := p.ParseBytes(idx.bytes(doc))

@@ -45,9 +45,74 @@ func mayBeInvocation(keys recordKeys) bool {
 // may leave d.prompt, d.system and d.completion dirty when it declines;
 // decodeInvocation resets them.
 func (d *Decoder) decodeInvocationBytes(raw []byte, rc *recordCtx, yield func(Record)) bool {
+	return d.invocationFromBytes(raw, rc, yield, false)
+}
+
+// decodeInvocationDocument decodes doc, a whole document, as
+// decodeDocument would, if it is an invocation log record the fast path
+// takes, without the first pass; or it yields nothing and returns false.
+//
+// The first pass validates the document and notes its top-level keys;
+// decodeDocument then sends a top-level object whose keys mayBeInvocation
+// accepts to decodeInvocationBytes. The scan here does the first pass's
+// part itself: members and each hold to the JSON grammar (commas, closing
+// brackets) and to its nesting limit, and every value they do not descend
+// into is read by the first pass's own scanners, which validate it. It
+// declines the document when the keys would route it elsewhere: a
+// subscription message, a record the provider filter may judge
+// (filteredByIndex: an eventSource and an eventName), or keys
+// mayBeInvocation refuses. A declined document takes decodeDocument's way,
+// first pass and all.
+func (d *Decoder) decodeInvocationDocument(doc []byte, rc *recordCtx, yield func(Record)) bool {
+	i, j := ws(doc, 0), len(doc)
+	for j > i && (doc[j-1] == ' ' || doc[j-1] == '\t' || doc[j-1] == '\n' || doc[j-1] == '\r') {
+		j--
+	}
+	return d.invocationFromBytes(doc[i:j], rc, yield, true)
+}
+
+// keysElsewhere are the top-level keys with which decodeDocument does not
+// send a document to decodeInvocationBytes, or may not: every recordKey
+// but schemaType, detail and eventName (mayBeInvocation refuses two of
+// eventVersion, eventSource and eventName; decodeInvocationDocument, an
+// eventSource with an eventName).
+const keysElsewhere = keysEnvelope | keyEventVersion | keyEventSource | keyDigestStartTime | keyDigestEndTime |
+	keyDigestS3Object | keyLogFiles
+
+// looksLikeInvocation reports whether doc may be an invocation log record:
+// its schemaType value lies near one of its ends (AWS writes schemaType
+// first; some exports write it last). It gates decodeInvocationDocument for
+// a document that does not follow one it took, so that other streams do
+// not pay for scans it would decline.
+func looksLikeInvocation(doc []byte) bool {
+	const window = 64
+	mark := []byte("ModelInvocationLog")
+	return bytes.Contains(doc[:min(len(doc), window)], mark) || bytes.Contains(doc[max(0, len(doc)-window):], mark)
+}
+
+// firstKeyElsewhere reports whether the first key of doc, an object, is one
+// of keysElsewhere: a CloudTrail record begins with eventVersion, a log
+// file with Records, so they are not even looked at for an invocation log.
+func firstKeyElsewhere(doc []byte) bool {
+	i := ws(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return true
+	}
+	if i = ws(doc, i+1); i >= len(doc) || doc[i] != '"' {
+		return false
+	}
+	n := bytes.IndexByte(doc[i+1:min(len(doc), i+1+24)], '"') // the longest recordKey is 15 bytes
+	return n >= 0 && recordKey(doc[i+1:i+1+n])&keysElsewhere != 0
+}
+
+func (d *Decoder) invocationFromBytes(raw []byte, rc *recordCtx, yield func(Record), whole bool) bool {
 	sc := &d.inv
 	defer sc.release()
-	if !sc.scan(raw, &d.completion) {
+	if !sc.scan(raw, &d.completion, whole) {
+		return false
+	}
+	if whole && (!mayBeInvocation(sc.keys) || sc.keys.hasAny(keysSubscription) ||
+		sc.keys.has(keyEventSource|keyEventName)) {
 		return false
 	}
 	t := sc.time(sc.timestamp)
@@ -118,9 +183,14 @@ type pieceRange struct {
 // invocationScan is the state of the fast path over one record. The Decoder
 // keeps one and reuses its buffers.
 type invocationScan struct {
-	s         jsonIndexer // over the record's bytes; depth stays 0
+	s         jsonIndexer // over the record's bytes; depth is the nesting of the container being read
 	declined  bool
-	unescaped []byte // the last string unescaped (str, text)
+	unescaped []byte     // the last string unescaped (str, text)
+	keys      recordKeys // of the top-level keys, as the first pass notes them
+	// whole: the record is a whole document read without the first pass
+	// (decodeInvocationDocument); a top-level key that routes documents
+	// elsewhere declines it at once.
+	whole bool
 
 	// The top-level values decodeInvocation reads (first member of each
 	// name; kind 0 when absent), identity.arn and the record's token counts.
@@ -152,8 +222,8 @@ const maxRetainedPieces = 1 << 12
 
 // scan reads the record b, adding its completion to completion (reset
 // first). It reports false when the record is declined.
-func (sc *invocationScan) scan(b []byte, completion *boundedText) bool {
-	*sc = invocationScan{s: jsonIndexer{b: b}, unescaped: sc.unescaped[:0], pieces: sc.pieces[:0], completion: completion}
+func (sc *invocationScan) scan(b []byte, completion *boundedText, whole bool) bool {
+	*sc = invocationScan{s: jsonIndexer{b: b}, unescaped: sc.unescaped[:0], pieces: sc.pieces[:0], completion: completion, whole: whole}
 	completion.reset()
 	i := ws(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -274,16 +344,6 @@ func (sc *invocationScan) elem(i int) (int, bool) {
 	return i, true
 }
 
-// next returns the offset after the member or element ending at i and its
-// comma, if any.
-func (sc *invocationScan) next(i int) int {
-	b := sc.s.b
-	if i = ws(b, i); i < len(b) && b[i] == ',' {
-		return i + 1
-	}
-	return i
-}
-
 // close returns the offset after the bracket at i that closes a container.
 func (sc *invocationScan) close(i int, bracket byte) int {
 	if i < len(sc.s.b) && sc.s.b[i] == bracket {
@@ -299,25 +359,58 @@ func (sc *invocationScan) each(i int, read func(int) int) int {
 	if sc.kindAt(i) != '[' {
 		return sc.skip(i)
 	}
-	for i++; ; {
+	if !sc.enter() {
+		return sc.decline()
+	}
+	defer sc.leave()
+	b := sc.s.b
+	if i = ws(b, i+1); i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
 		at, ok := sc.elem(i)
-		if !ok {
-			return sc.close(at, ']')
+		if !ok { // after '[' or ',' an element must follow
+			return sc.decline()
 		}
-		i = sc.next(read(at))
+		if i = ws(b, read(at)); i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		return sc.close(i, ']')
 	}
 }
+
+// enter notes that a container is entered, and reports false when it lies
+// deeper than the first pass allows (maxNesting): skip counts from depth.
+func (sc *invocationScan) enter() bool {
+	sc.s.depth++
+	return sc.s.depth <= maxNesting
+}
+
+func (sc *invocationScan) leave() { sc.s.depth-- }
 
 // members calls read with the key and the value's offset of each member of
 // the object at i (read returns the offset after the value), and returns
 // the offset after the object.
 func (sc *invocationScan) members(i int, read func(k []byte, at int) int) int {
-	for i++; ; {
+	if !sc.enter() {
+		return sc.decline()
+	}
+	defer sc.leave()
+	b := sc.s.b
+	if i = ws(b, i+1); i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
 		k, at, ok := sc.key(i)
-		if !ok {
-			return sc.close(at, '}')
+		if !ok { // after '{' or ',' a member must follow
+			return sc.decline()
 		}
-		i = sc.next(read(k, at))
+		if i = ws(b, read(k, at)); i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		return sc.close(i, '}')
 	}
 }
 
@@ -492,6 +585,11 @@ func (sc *invocationScan) time(v valueSpan) time.Time {
 // offset after it (decodeInvocation's invocationFields.read).
 func (sc *invocationScan) record(i int) int {
 	return sc.members(i, func(k []byte, at int) int {
+		key := recordKey(k)
+		sc.keys |= key
+		if sc.whole && key&keysElsewhere != 0 {
+			return sc.decline() // a CloudTrail record, a digest, an envelope: at its first key, as a rule
+		}
 		var end int
 		switch string(k) {
 		case "schemaType":

@@ -414,3 +414,130 @@ func FuzzInvocationFastPath(f *testing.F) {
 		}
 	})
 }
+
+// documentDecoders returns a Decoder that reads invocation log documents
+// without the first pass (decodeInvocationDocument) and one that always
+// runs it first.
+func documentDecoders(t testing.TB) (direct, firstPass *Decoder) {
+	t.Helper()
+	cfg := Config{MaxRecordBytes: 1 << 20, CloudTrailProviders: []string{BedrockProvider}}
+	direct, err := NewDecoder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstPass, _ = NewDecoder(cfg)
+	firstPass.firstPassAlways = true
+	return direct, firstPass
+}
+
+// documentCorpus is invocation log documents and near misses of them: the
+// grammar broken where only the first pass looked (commas, brackets), keys
+// that route a document elsewhere, nesting at the limit and past it, and
+// whitespace and a byte order mark around the record.
+func documentCorpus(t testing.TB) [][]byte {
+	rec := `{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-03-01T10:00:00Z","accountId":"1","requestId":"r1","operation":"Converse","modelId":"m","identity":{"arn":"arn:aws:iam::1:user/a"},"input":{"inputBodyJson":{"messages":[{"role":"user","content":[{"text":"hi"}]}]},"inputTokenCount":1},"output":{"outputBodyJson":{"output":{"message":{"content":[{"text":"ok"}]}}},"outputTokenCount":1}}`
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	var out [][]byte
+	for _, s := range []string{
+		rec,
+		" \n\t" + rec + "\r\n ",
+		"\xef\xbb\xbf" + rec,
+		strings.Replace(rec, `"accountId":"1",`, `"accountId":"1" `, 1),            // a missing comma, top level
+		strings.Replace(rec, `"role":"user",`, `"role":"user" `, 1),                // a missing comma, in a message
+		strings.Replace(rec, `[{"text":"hi"}]`, `[{"text":"hi"} {"text":"x"}]`, 1), // between elements
+		strings.Replace(rec, `[{"text":"hi"}]`, `[{"text":"hi"},]`, 1),             // a trailing comma in an array
+		strings.Replace(rec, `{"text":"hi"}`, `{"text":"hi",}`, 1),                 // and in an object
+		strings.Replace(rec, `"modelId":"m",`, `"modelId":"m",,`, 1),
+		strings.Replace(rec, `{"role":"user",`, `{,"role":"user",`, 1),
+		strings.Replace(rec, `"content":[`, `"content":[,`, 1),
+		strings.Replace(rec, `}}`, `}]`, 1),
+		strings.Replace(rec, `"schemaVersion"`, `"logEvents":[],"schemaVersion"`, 1),
+		strings.Replace(rec, `"schemaVersion"`, `"messageType":"DATA_MESSAGE","schemaVersion"`, 1),
+		strings.Replace(rec, `"schemaVersion"`, `"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","schemaVersion"`, 1),
+		strings.Replace(rec, `"schemaVersion"`, `"Records":[],"schemaVersion"`, 1),
+		strings.Replace(rec, `"schemaVersion"`, `"eventVersion":"1.08","eventSource":"bedrock.amazonaws.com","eventName":"x","schemaVersion"`, 1),
+		strings.Replace(rec, `"schemaVersion"`, `"sch\u0065maType":"x","schemaVersion"`, 1),
+		strings.Replace(rec, `"accountId":"1"`, `"accountId":"1","x":`+deep(126), 1), // 128 deep with the record: accepted
+		strings.Replace(rec, `"accountId":"1"`, `"accountId":"1","x":`+deep(127), 1), // 129: too deep
+		strings.Replace(rec, `[{"text":"hi"}]`, `[`+deep(122)+`]`, 1),                // content nested to the limit
+		strings.Replace(rec, `[{"text":"hi"}]`, `[`+deep(123)+`]`, 1),                // and past it
+		strings.Replace(rec, `"hi"`, "\"h\ti\"", 1),                                  // a control character in a string
+		strings.Replace(rec, `"outputTokenCount":1`, `"outputTokenCount":01`, 1),
+		rec + "x",
+		rec[:len(rec)-1],
+	} {
+		out = append(out, []byte(s))
+	}
+	if _, err := os.Stat(sharedTestdata); err == nil {
+		for _, rel := range invocationSamples {
+			out = append(out, sampleLines(t, rel)...)
+		}
+	}
+	return out
+}
+
+// checkDocument decodes msg both ways and fails t unless they yield the
+// same records.
+func checkDocument(t testing.TB, direct, firstPass *Decoder, msg []byte) {
+	t.Helper()
+	got, want := decodeWith(direct, msg), decodeWith(firstPass, msg)
+	if len(got) != len(want) {
+		t.Fatalf("%q: %d records without the first pass, %d with it", clip(msg), len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Status != w.Status || g.Source != w.Source || errorText(g.Err) != errorText(w.Err) {
+			t.Fatalf("%q: record %d: without the first pass %v %v, with it %v %v", clip(msg), i, g.Status, g.Err, w.Status, w.Err)
+		}
+		if (g.Event == nil) != (w.Event == nil) || g.Event != nil && !reflect.DeepEqual(*g.Event, *w.Event) {
+			t.Fatalf("%q: record %d:\nwithout the first pass %+v\nwith it               %+v", clip(msg), i, g.Event, w.Event)
+		}
+	}
+}
+
+// TestInvocationDocumentWithoutFirstPass: documents read without the first
+// pass give exactly the records of the first pass's way, for the corpus
+// above; and the shared invocation logs, every one of them, are read that
+// way (the gate and the scan take them).
+func TestInvocationDocumentWithoutFirstPass(t *testing.T) {
+	direct, firstPass := documentDecoders(t)
+	for _, msg := range documentCorpus(t) {
+		checkDocument(t, direct, firstPass, msg)
+	}
+	if _, err := os.Stat(sharedTestdata); err != nil {
+		t.Skip("shared testdata not available")
+	}
+	n := 0
+	for _, rel := range invocationSamples {
+		for i, line := range sampleLines(t, rel) {
+			if !direct.decodeInvocationDocument(line, &recordCtx{}, func(Record) {}) {
+				t.Errorf("%s: not read without the first pass: %.100s", rel, line)
+			}
+			// Decode tries it: the line is marked near an end, or follows
+			// one the fast path read.
+			if i > 0 && !direct.invocationStream && !looksLikeInvocation(line) {
+				t.Errorf("%s: line %d is not tried without the first pass", rel, i+1)
+			}
+			decodeWith(direct, line)
+			n++
+		}
+	}
+	if n < 200 {
+		t.Errorf("only %d sample records", n)
+	}
+}
+
+// FuzzInvocationDocument: any message gives the same records with and
+// without the first pass for invocation log documents.
+func FuzzInvocationDocument(f *testing.F) {
+	for _, msg := range documentCorpus(f) {
+		f.Add(msg)
+	}
+	direct, firstPass := documentDecoders(f)
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		checkDocument(t, direct, firstPass, msg)
+		// and with the gate passed, whatever the document holds
+		marked := append(append([]byte(nil), msg...), ` "ModelInvocationLog"`...)
+		checkDocument(t, direct, firstPass, marked)
+	})
+}
