@@ -124,6 +124,9 @@ type regex struct {
 	at, atHead *regexp.Regexp
 	// startsAreLits: searching for the starts makes the literal test too.
 	startsAreLits bool
+	// startSet finds whether any start occurs in one pass, when they are
+	// many: most subjects hold none.
+	startSet *containsSet
 }
 
 // minLiteral is the shortest literal worth a prefilter: a shorter one is
@@ -149,6 +152,9 @@ func newRegex(parts regexParts, fold bool) (*regex, error) {
 	r.starts = slices.Compact(r.starts)
 	lits := slices.Sorted(slices.Values(r.lits))
 	r.startsAreLits = slices.Equal(slices.Compact(lits), r.starts)
+	if len(r.starts) >= minContains {
+		r.startSet = newContainsSet(r.starts)
+	}
 	body := `(?:` + parts.body.String() + `)` + parts.tail
 	var err error
 	if r.at, err = regexp.Compile(`^(?s:.)` + body); err != nil {
@@ -192,6 +198,9 @@ func (r *regex) match(s, folded string) bool {
 	subject := s
 	if r.fold {
 		subject = folded
+	}
+	if r.startSet != nil && !r.startSet.in(subject) {
+		return false
 	}
 	for _, st := range r.starts {
 		for off := 0; ; {
