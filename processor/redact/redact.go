@@ -42,6 +42,9 @@ type pattern struct {
 	// case-insensitive and lits are lower case.
 	lits []string
 	fold bool
+	// wordStart: every match begins at a word boundary (\b), which
+	// masking a secret just before it can make (see Mask).
+	wordStart bool
 	// at is re anchored one character before a literal (that character
 	// is consumed, so that \b at the start sees it); atHead is re anchored
 	// at the start of the text.
@@ -50,7 +53,8 @@ type pattern struct {
 
 func newPattern(kind Kind, src string, group int, lits []string, fold bool) pattern {
 	return pattern{kind: kind, re: regexp.MustCompile(src), group: group, lits: lits, fold: fold,
-		at: regexp.MustCompile(`^(?s:.)(?:` + src + `)`), atHead: regexp.MustCompile(`^(?:` + src + `)`)}
+		wordStart: strings.HasPrefix(strings.TrimPrefix(src, "(?i)"), `\b`),
+		at:        regexp.MustCompile(`^(?s:.)(?:` + src + `)`), atHead: regexp.MustCompile(`^(?:` + src + `)`)}
 }
 
 // The order matters: a private key block is masked whole before anything
@@ -302,21 +306,68 @@ func lowerASCIIString(s string) string {
 // Mask replaces every secret in s by its first four characters followed by
 // asterisks (AKIA****************), and returns how many it masked. A private
 // key block becomes its BEGIN line and a marker.
+//
+// An asterisk is not a word character, so masking a secret puts a word
+// boundary after it: text that ran on from the secret
+// ("secret_key=<40 characters>ABIA0000000000000000") can then read as a
+// secret of its own, which the masked text would show. So Mask looks again
+// right after each part it masked, where only the patterns that begin at a
+// word boundary can newly match, and masks what it finds there, until
+// nothing new appears: each look is one anchored match, so a chain of such
+// secrets costs no more than their length.
 func Mask(s string) (string, int) {
 	fs := Find(s)
-	if len(fs) == 0 {
-		return s, 0
+	total := 0
+	for len(fs) > 0 {
+		var ends []int
+		s, ends = maskAll(s, fs)
+		total += len(fs)
+		fs = fs[:0]
+		for _, e := range ends {
+			if f, ok := findAfterMask(s, e); ok {
+				fs = append(fs, f)
+			}
+		}
 	}
+	return s, total
+}
+
+// maskAll masks the findings fs of s and returns the new text and where
+// each masked part ends in it.
+func maskAll(s string, fs []Finding) (string, []int) {
 	var b strings.Builder
 	b.Grow(len(s))
+	ends := make([]int, 0, len(fs))
 	last := 0
 	for _, f := range fs {
 		b.WriteString(s[last:f.Start])
 		b.WriteString(maskOne(f.Kind, s[f.Start:f.End]))
+		ends = append(ends, b.Len())
 		last = f.End
 	}
 	b.WriteString(s[last:])
-	return b.String(), len(fs)
+	return b.String(), ends
+}
+
+// findAfterMask returns the secret that begins at i, right after a masked
+// part, if one does: the first pattern, in order, that begins at a word
+// boundary and matches there.
+func findAfterMask(s string, i int) (Finding, bool) {
+	if i >= len(s) {
+		return Finding{}, false
+	}
+	for k := range patterns {
+		p := &patterns[k]
+		if !p.wordStart {
+			continue
+		}
+		// The text before i is an asterisk, no word character, as the
+		// start of s[i:] counts for \b.
+		if m := p.atHead.FindStringSubmatchIndex(s[i:]); m != nil && m[2*p.group] >= 0 {
+			return Finding{Kind: p.kind, Start: i + m[2*p.group], End: i + m[2*p.group+1]}, true
+		}
+	}
+	return Finding{}, false
 }
 
 func maskOne(k Kind, secret string) string {

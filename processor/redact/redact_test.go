@@ -176,3 +176,28 @@ func BenchmarkFindEnglish(b *testing.B) {
 		Find(s)
 	}
 }
+
+// TestMaskShowsNoNewSecret: masking a secret puts a word boundary after it,
+// and what ran on from it can then read as a secret; Mask masks that too,
+// and its output holds no secret.
+func TestMaskShowsNoNewSecret(t *testing.T) {
+	zeros := strings.Repeat("0", 40)
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"Aws_seCret=" + zeros + "ABIA0000000000000000", 2}, // found by FuzzMask
+		{"aws_secret=" + zeros + strings.Repeat("ABIA0000000000000000", 5), 1}, // no key ends at a boundary
+		{"aws_secret=" + zeros + "bearer abcdefghijklmnopqrstuvwxyz", 2},
+		{"aws_secret=" + zeros + "ghp_" + strings.Repeat("a", 36) + " and AKIAIOSFODNN7EXAMPLE", 3},
+		{"aws_secret=" + zeros + "xABIA0000000000000000", 1}, // not at the boundary: no key
+	} {
+		out, n := Mask(tc.in)
+		if n != tc.want {
+			t.Errorf("Mask(%q) masked %d, want %d: %q", tc.in, n, tc.want, out)
+		}
+		if fs := Find(out); len(fs) > 0 {
+			t.Errorf("Mask(%q) = %q, which still holds %v", tc.in, out, fs)
+		}
+	}
+}
