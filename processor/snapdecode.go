@@ -68,17 +68,9 @@ func fastSnap(p *fastjson.Parser, raw []byte, sn *snap) bool {
 	if err != nil {
 		return false
 	}
-	o, err := v.Object()
-	if err != nil {
-		return false
-	}
 	sn.T = t
-	ok = true
 	times := 0
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
+	return fastObject(v, func(k []byte, v *fastjson.Value) (ok bool) {
 		switch string(k) {
 		case "t":
 			times++
@@ -119,11 +111,9 @@ func fastSnap(p *fastjson.Parser, raw []byte, sn *snap) bool {
 			ok = fastInt64Ptr(v, &sn.CTok)
 		case "prompt":
 			ok = fastPrompt(v, &sn.Prompt)
-		default:
-			ok = false
 		}
+		return ok
 	})
-	return ok
 }
 
 // plainEscapes reports whether raw escapes no UTF-16 surrogate: fastjson
@@ -179,15 +169,7 @@ func fastInt64Ptr(v *fastjson.Value, dst **int64) bool {
 }
 
 func fastOrigin(v *fastjson.Value, o *schemas.Origin) bool {
-	obj, err := v.Object()
-	if err != nil {
-		return false
-	}
-	ok := true
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
+	return fastObject(v, func(k []byte, v *fastjson.Value) (ok bool) {
 		var n int64
 		switch string(k) {
 		case "topic":
@@ -205,24 +187,14 @@ func fastOrigin(v *fastjson.Value, o *schemas.Origin) bool {
 		case "index":
 			n, ok = fastInt(v, math.MinInt, math.MaxInt)
 			o.Index = int(n)
-		default:
-			ok = false
 		}
+		return ok
 	})
-	return ok
 }
 
 func fastPrompt(v *fastjson.Value, dst **schemas.PromptExcerpt) bool {
-	obj, err := v.Object()
-	if err != nil {
-		return false
-	}
 	p := &schemas.PromptExcerpt{}
-	ok := true
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
+	ok := fastObject(v, func(k []byte, v *fastjson.Value) (ok bool) {
 		var n int64
 		switch string(k) {
 		case "text":
@@ -237,12 +209,28 @@ func fastPrompt(v *fastjson.Value, dst **schemas.PromptExcerpt) bool {
 		case "masked":
 			n, ok = fastInt(v, math.MinInt, math.MaxInt)
 			p.Masked = int(n)
-		default:
-			ok = false
 		}
+		return ok
 	})
 	if ok {
 		*dst = p
 	}
+	return ok
+}
+
+// fastObject calls member with each member of the object v, in order, until
+// one reports false (a key it does not know, a value it cannot read), and
+// reports whether v is an object whose every member was read.
+func fastObject(v *fastjson.Value, member func(k []byte, v *fastjson.Value) bool) bool {
+	obj, err := v.Object()
+	if err != nil {
+		return false
+	}
+	ok := true
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if ok {
+			ok = member(k, v)
+		}
+	})
 	return ok
 }

@@ -36,17 +36,24 @@ func pathDecoders(t testing.TB, cfg Config) (fast, slow *Decoder) {
 // (Raw included).
 func checkPaths(t testing.TB, fast, slow *Decoder, msg []byte) {
 	t.Helper()
-	got, want := decodeWith(fast, msg), decodeWith(slow, msg)
+	checkSame(t, msg, fast, "fast path", slow, "fastjson path")
+}
+
+// checkSame decodes msg with Decoders a and b, named so in failures, and
+// fails t unless they yield the same records.
+func checkSame(t testing.TB, msg []byte, a *Decoder, aName string, b *Decoder, bName string) {
+	t.Helper()
+	got, want := decodeWith(a, msg), decodeWith(b, msg)
 	if len(got) != len(want) {
-		t.Fatalf("%q: %d records with the fast path, %d without", clip(msg), len(got), len(want))
+		t.Fatalf("%q: %d records with the %s, %d with the %s", clip(msg), len(got), aName, len(want), bName)
 	}
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Status != w.Status || g.Source != w.Source || errorText(g.Err) != errorText(w.Err) {
-			t.Fatalf("%q: record %d: fast path %v %v, fastjson path %v %v", clip(msg), i, g.Status, g.Err, w.Status, w.Err)
+			t.Fatalf("%q: record %d: %s %v %v, %s %v %v", clip(msg), i, aName, g.Status, g.Err, bName, w.Status, w.Err)
 		}
 		if (g.Event == nil) != (w.Event == nil) || g.Event != nil && !reflect.DeepEqual(*g.Event, *w.Event) {
-			t.Fatalf("%q: record %d:\nfast path %+v\nfastjson  %+v", clip(msg), i, g.Event, w.Event)
+			t.Fatalf("%q: record %d:\n%s %+v\n%s %+v", clip(msg), i, aName, g.Event, bName, w.Event)
 		}
 	}
 }
@@ -480,19 +487,7 @@ func documentCorpus(t testing.TB) [][]byte {
 // same records.
 func checkDocument(t testing.TB, direct, firstPass *Decoder, msg []byte) {
 	t.Helper()
-	got, want := decodeWith(direct, msg), decodeWith(firstPass, msg)
-	if len(got) != len(want) {
-		t.Fatalf("%q: %d records without the first pass, %d with it", clip(msg), len(got), len(want))
-	}
-	for i := range want {
-		g, w := got[i], want[i]
-		if g.Status != w.Status || g.Source != w.Source || errorText(g.Err) != errorText(w.Err) {
-			t.Fatalf("%q: record %d: without the first pass %v %v, with it %v %v", clip(msg), i, g.Status, g.Err, w.Status, w.Err)
-		}
-		if (g.Event == nil) != (w.Event == nil) || g.Event != nil && !reflect.DeepEqual(*g.Event, *w.Event) {
-			t.Fatalf("%q: record %d:\nwithout the first pass %+v\nwith it               %+v", clip(msg), i, g.Event, w.Event)
-		}
-	}
+	checkSame(t, msg, direct, "document read without the first pass", firstPass, "first pass")
 }
 
 // TestInvocationDocumentWithoutFirstPass: documents read without the first

@@ -257,15 +257,7 @@ func regexStarts(re *syntax.Regexp, fold bool) ([]string, bool) {
 			return regexStarts(re.Sub[0], fold)
 		}
 	case syntax.OpAlternate:
-		var all []string
-		for _, sub := range re.Sub {
-			st, ok := regexStarts(sub, fold)
-			if !ok || len(all)+len(st) > maxStarts {
-				return nil, false
-			}
-			all = append(all, st...)
-		}
-		return all, true
+		return union(re.Sub, fold, regexStarts)
 	case syntax.OpLiteral, syntax.OpCharClass, syntax.OpConcat:
 		subs := []*syntax.Regexp{re}
 		if re.Op == syntax.OpConcat {
@@ -364,17 +356,24 @@ func exactStrings(re *syntax.Regexp, fold bool) ([]string, bool) {
 		}
 		return prefix, true
 	case syntax.OpAlternate:
-		var all []string
-		for _, sub := range re.Sub {
-			set, ok := exactStrings(sub, fold)
-			if !ok || len(all)+len(set) > maxStarts {
-				return nil, false
-			}
-			all = append(all, set...)
-		}
-		return all, true
+		return union(re.Sub, fold, exactStrings)
 	}
 	return nil, false
+}
+
+// union returns the strings of every branch of an alternation (regexStarts
+// or exactStrings of each), or false when a branch has none or they are
+// more than maxStarts.
+func union(branches []*syntax.Regexp, fold bool, of func(*syntax.Regexp, bool) ([]string, bool)) ([]string, bool) {
+	var all []string
+	for _, sub := range branches {
+		set, ok := of(sub, fold)
+		if !ok || len(all)+len(set) > maxStarts {
+			return nil, false
+		}
+		all = append(all, set...)
+	}
+	return all, true
 }
 
 // product returns every string of a followed by one of b, or false when

@@ -186,7 +186,7 @@ func TestMaskShowsNoNewSecret(t *testing.T) {
 		in   string
 		want int
 	}{
-		{"Aws_seCret=" + zeros + "ABIA0000000000000000", 2}, // found by FuzzMask
+		{"Aws_seCret=" + zeros + "ABIA0000000000000000", 2},                    // found by FuzzMask
 		{"aws_secret=" + zeros + strings.Repeat("ABIA0000000000000000", 5), 1}, // no key ends at a boundary
 		{"aws_secret=" + zeros + "bearer abcdefghijklmnopqrstuvwxyz", 2},
 		{"aws_secret=" + zeros + "ghp_" + strings.Repeat("a", 36) + " and AKIAIOSFODNN7EXAMPLE", 3},
