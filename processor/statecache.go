@@ -148,6 +148,10 @@ type writeBehind struct {
 const maxPending = 2048
 
 func (w *writeBehind) save(key string, st any) error {
+	if strings.HasPrefix(key, expiryPrefix) {
+		// Scan relies on it: the sweep scans the index on every advance.
+		return fmt.Errorf("processor: state record %q written behind under the expiry index", key)
+	}
 	w.m[key] = st
 	if len(w.m) > w.limit {
 		return w.syncAll()
@@ -209,6 +213,12 @@ func (w *writeBehind) Delete(key string) error {
 }
 
 func (w *writeBehind) Scan(prefix string, fn func(key string, value []byte) bool) error {
+	if strings.HasPrefix(prefix, expiryPrefix) {
+		// The sweep's scan of the expiry index, on every advance: no record
+		// written behind lies under it (save refuses one), and the pending
+		// map need not be walked.
+		return w.Store.Scan(prefix, fn)
+	}
 	for k := range w.m {
 		if strings.HasPrefix(k, prefix) {
 			if err := w.sync(k); err != nil {
