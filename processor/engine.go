@@ -178,7 +178,7 @@ func New(rs []*rules.Rule, store Store, cfg Config, emit func(*schemas.Alert)) (
 
 // useStore makes store the engine's, behind its pending state records.
 func (en *Engine) useStore(store Store) {
-	en.pending = &writeBehind{Store: store, en: en, m: map[string]any{}, limit: maxPending}
+	en.pending = &writeBehind{Store: store, en: en, m: map[string]any{}, limit: maxPending, snaps: map[string]*snap{}}
 	en.store = en.pending
 }
 

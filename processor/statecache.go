@@ -137,11 +137,18 @@ func saveState[T any](en *Engine, key string, st *T) error {
 // hold. Every other access to a pending key goes through the store: a Get
 // (or a Scan of its prefix) writes it first, and a Put or Delete of it
 // drops it, so the rules see one consistent store either way.
+//
+// Evidence ring entries (evidenceRing.put) are kept apart, in snaps: they
+// are mostly distinct keys, read back only for an alert and deleted when
+// their group's bucket closes, so in a replay most never need encoding.
+// Apart, they do not fill the bound of the other records: when more than
+// twice the bound wait, the snaps alone are written.
 type writeBehind struct {
 	Store
 	en    *Engine
 	m     map[string]any
-	limit int // more pending records than this: sync them all
+	limit int // more pending records than this: sync them all; 0: write through
+	snaps map[string]*snap
 }
 
 // maxPending bounds the records a sync writes at once.
@@ -159,8 +166,57 @@ func (w *writeBehind) save(key string, st any) error {
 	return nil
 }
 
+// putSnap keeps sn as the pending value of the ring entry key.
+func (w *writeBehind) putSnap(key string, sn *snap) error {
+	if w.limit == 0 {
+		raw, err := marshalState(sn, &w.en.encBuf)
+		if err != nil {
+			return err
+		}
+		return w.Store.Put(key, raw)
+	}
+	c := *sn
+	w.snaps[key] = &c
+	if len(w.snaps) > 2*w.limit {
+		return w.syncSnaps()
+	}
+	return nil
+}
+
+// syncSnap writes the pending ring entry of key to the store.
+func (w *writeBehind) syncSnap(key string) error {
+	sn, ok := w.snaps[key]
+	if !ok {
+		return nil
+	}
+	delete(w.snaps, key)
+	raw, err := marshalState(sn, &w.en.encBuf)
+	if err != nil {
+		return err
+	}
+	return w.Store.Put(key, raw)
+}
+
+// syncSnaps writes every pending ring entry, in key order.
+func (w *writeBehind) syncSnaps() error {
+	keys := make([]string, 0, len(w.snaps))
+	for k := range w.snaps {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := w.syncSnap(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sync writes the pending record of key to the store and caches it.
 func (w *writeBehind) sync(key string) error {
+	if err := w.syncSnap(key); err != nil {
+		return err
+	}
 	v, ok := w.m[key]
 	if !ok {
 		return nil
@@ -177,8 +233,11 @@ func (w *writeBehind) sync(key string) error {
 	return nil
 }
 
-// syncAll writes every pending record, in key order.
+// syncAll writes every pending record and ring entry, in key order.
 func (w *writeBehind) syncAll() error {
+	if err := w.syncSnaps(); err != nil {
+		return err
+	}
 	if len(w.m) == 0 {
 		return nil
 	}
@@ -204,11 +263,13 @@ func (w *writeBehind) Get(key string) ([]byte, bool, error) {
 
 func (w *writeBehind) Put(key string, value []byte) error {
 	delete(w.m, key)
+	delete(w.snaps, key)
 	return w.Store.Put(key, value)
 }
 
 func (w *writeBehind) Delete(key string) error {
 	delete(w.m, key)
+	delete(w.snaps, key)
 	return w.Store.Delete(key)
 }
 
@@ -222,6 +283,13 @@ func (w *writeBehind) Scan(prefix string, fn func(key string, value []byte) bool
 	for k := range w.m {
 		if strings.HasPrefix(k, prefix) {
 			if err := w.sync(k); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range w.snaps {
+		if strings.HasPrefix(k, prefix) {
+			if err := w.syncSnap(k); err != nil {
 				return err
 			}
 		}

@@ -195,7 +195,8 @@ type evidenceRing struct {
 
 func (r evidenceRing) key(seq int) string { return r.base + metaSep + "e" + strconv.Itoa(seq%r.n) }
 
-func (r evidenceRing) put(seq int, sn *snap) error { return r.s.putJSON(r.key(seq), sn) }
+// put stores sn in slot seq (written behind: see writeBehind).
+func (r evidenceRing) put(seq int, sn *snap) error { return r.s.en.pending.putSnap(r.key(seq), sn) }
 
 // list returns the stored snaps (seq is the count added) with event times in
 // [from, to], in event-time order.
@@ -207,6 +208,12 @@ func (r evidenceRing) list(seq int, from, to time.Time) ([]snap, error) {
 	}
 	for i := lo; i < seq; i++ {
 		key := r.key(i)
+		if sn, ok := r.s.en.pending.snaps[key]; ok { // not written yet
+			if !sn.T.Before(from) && !sn.T.After(to) {
+				out = insertSnap(out, *sn, r.n)
+			}
+			continue
+		}
 		raw, ok, err := r.s.en.store.Get(key)
 		if err != nil {
 			return nil, err
