@@ -13,7 +13,9 @@ import (
 // with jsonIndexer's scanners, which descends into the values the event is
 // made of (input, output, identity, the bodies, their messages and content
 // blocks) and skips every other value at the first pass's speed. Most of an
-// invocation log is metadata it never looks at.
+// invocation log is metadata it never looks at. decodeInvocationDocument
+// reads a whole document the same way without the first pass: the scan
+// holds to the grammar itself.
 //
 // It produces exactly the Event of decodeInvocation (the fastjson path): the
 // same values, found by fastjson's rules (the first member of a name in an
