@@ -3,7 +3,8 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -199,12 +200,7 @@ func (w *writeBehind) syncSnap(key string) error {
 
 // syncSnaps writes every pending ring entry, in key order.
 func (w *writeBehind) syncSnaps() error {
-	keys := make([]string, 0, len(w.snaps))
-	for k := range w.snaps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(w.snaps)) {
 		if err := w.syncSnap(k); err != nil {
 			return err
 		}
@@ -238,15 +234,7 @@ func (w *writeBehind) syncAll() error {
 	if err := w.syncSnaps(); err != nil {
 		return err
 	}
-	if len(w.m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(w.m))
-	for k := range w.m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(w.m)) {
 		if err := w.sync(k); err != nil {
 			return err
 		}
