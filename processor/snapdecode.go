@@ -22,7 +22,14 @@ import (
 // evidence fields map) is left to json.Unmarshal, so the two never differ
 // (FuzzDecodeSnap).
 func decodeSnap(p *fastjson.Parser, raw []byte, sn *snap) error {
-	if fastSnap(p, raw, sn) {
+	t, ok := snapTime(raw)
+	return decodeSnapAt(p, raw, t, ok, sn)
+}
+
+// decodeSnapAt is decodeSnap given snapTime(raw), for a caller that has
+// read it already.
+func decodeSnapAt(p *fastjson.Parser, raw []byte, t time.Time, timeOK bool, sn *snap) error {
+	if timeOK && fastSnap(p, raw, t, sn) {
 		return nil
 	}
 	*sn = snap{}
@@ -50,12 +57,12 @@ func snapTime(raw []byte) (time.Time, bool) {
 	return t, true
 }
 
-func fastSnap(p *fastjson.Parser, raw []byte, sn *snap) bool {
-	// The time is read from the raw bytes, as time.Time.UnmarshalJSON
-	// reads it (without unescaping): an escaped time is left to
-	// json.Unmarshal, which refuses it.
-	t, ok := snapTime(raw)
-	if !ok || !plainEscapes(raw) {
+// fastSnap decodes raw into sn with fastjson, given t, its time as
+// snapTime read it, or reports false. The time is read from the raw bytes,
+// as time.Time.UnmarshalJSON reads it (without unescaping): an escaped time
+// is left to json.Unmarshal, which refuses it.
+func fastSnap(p *fastjson.Parser, raw []byte, t time.Time, sn *snap) bool {
+	if !plainEscapes(raw) {
 		return false
 	}
 	// fastjson's parser is lenient (leading zeros, control characters in

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -182,6 +183,29 @@ func (w *writeBehind) putSnap(key string, sn *snap) error {
 		return w.syncSnaps()
 	}
 	return nil
+}
+
+// snapIn returns the ring entry of key, pending or stored, if there is one
+// and its event time lies in [from, to]. A stored entry of another time is
+// not decoded: its time is read from the head of its bytes.
+func (w *writeBehind) snapIn(key string, from, to time.Time) (snap, bool, error) {
+	in := func(t time.Time) bool { return !t.Before(from) && !t.After(to) }
+	if sn, ok := w.snaps[key]; ok {
+		return *sn, in(sn.T), nil
+	}
+	raw, ok, err := w.Store.Get(key)
+	if err != nil || !ok {
+		return snap{}, false, err
+	}
+	t, timeOK := snapTime(raw)
+	if timeOK && !in(t) {
+		return snap{}, false, nil
+	}
+	var sn snap
+	if err := decodeSnapAt(&w.en.snapParser, raw, t, timeOK, &sn); err != nil {
+		return snap{}, false, fmt.Errorf("state %q: %w", key, err)
+	}
+	return sn, in(sn.T), nil
 }
 
 // syncSnap writes the pending ring entry of key to the store.

@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,7 +24,9 @@ type stateful struct {
 	en     *Engine
 	r      *rules.Rule
 	prefix string
-	groups []rules.FieldRef
+	// startKey is prefix + startSuffix, the learning start record's key.
+	startKey string
+	groups   []rules.FieldRef
 
 	// start caches the learning start (see observe); zero before loaded.
 	start      time.Time
@@ -44,7 +45,8 @@ const (
 var endOfTime = time.Unix(1<<39, 0)
 
 func newStateful(en *Engine, r *rules.Rule, kind string, groups []rules.FieldRef) stateful {
-	return stateful{en: en, r: r, prefix: kind + "/" + r.ID + "/", groups: groups}
+	prefix := kind + "/" + r.ID + "/"
+	return stateful{en: en, r: r, prefix: prefix, startKey: prefix + startSuffix, groups: groups}
 }
 
 func (s *stateful) rule() *rules.Rule   { return s.r }
@@ -105,18 +107,18 @@ func (s *stateful) observe(t time.Time) error {
 	first := !s.startKnown
 	s.start, s.startKnown = t, true
 	if first {
-		if err := s.en.setExpiry(s.prefix+startSuffix, time.Time{}, endOfTime); err != nil {
+		if err := s.en.setExpiry(s.startKey, time.Time{}, endOfTime); err != nil {
 			return err
 		}
 	}
-	return s.en.store.Put(s.prefix+startSuffix, []byte(strconv.FormatInt(t.UnixMilli(), 10)))
+	return s.en.store.Put(s.startKey, []byte(strconv.FormatInt(t.UnixMilli(), 10)))
 }
 
 func (s *stateful) loadStart() error {
 	if s.startKnown {
 		return nil
 	}
-	raw, ok, err := s.en.store.Get(s.prefix + startSuffix)
+	raw, ok, err := s.en.store.Get(s.startKey)
 	if err != nil || !ok {
 		return err
 	}
@@ -136,7 +138,7 @@ func (s *stateful) learned(t time.Time, span time.Duration) bool {
 
 // expireStart handles the expiry of the start record (at Flush).
 func (s *stateful) expireStart(key string, wm time.Time) (bool, error) {
-	if len(key) != len(s.prefix)+len(startSuffix) || !strings.HasPrefix(key, s.prefix) || !strings.HasSuffix(key, startSuffix) {
+	if key != s.startKey {
 		return false, nil
 	}
 	if wm.Before(endOfTime) {
@@ -144,25 +146,6 @@ func (s *stateful) expireStart(key string, wm time.Time) (bool, error) {
 	}
 	s.start, s.startKnown = time.Time{}, false
 	return true, s.en.store.Delete(key)
-}
-
-func (s *stateful) getJSON(key string, v any) (bool, error) {
-	raw, ok, err := s.en.store.Get(key)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return false, fmt.Errorf("state %q: %w", key, err)
-	}
-	return true, nil
-}
-
-func (s *stateful) putJSON(key string, v any) error {
-	raw, err := marshalState(v, &s.en.encBuf)
-	if err != nil {
-		return err
-	}
-	return s.en.store.Put(key, raw)
 }
 
 // msTime and timeMs convert the Unix milliseconds state keeps.
@@ -195,7 +178,7 @@ type evidenceRing struct {
 
 func (r evidenceRing) key(seq int) string { return r.base + metaSep + "e" + strconv.Itoa(seq%r.n) }
 
-// put stores sn in slot seq (written behind: see writeBehind).
+// put stores sn in slot seq (written behind: see writeBehind.putSnap).
 func (r evidenceRing) put(seq int, sn *snap) error { return r.s.en.pending.putSnap(r.key(seq), sn) }
 
 // list returns the stored snaps (seq is the count added) with event times in
@@ -207,28 +190,11 @@ func (r evidenceRing) list(seq int, from, to time.Time) ([]snap, error) {
 		lo = 0
 	}
 	for i := lo; i < seq; i++ {
-		key := r.key(i)
-		if sn, ok := r.s.en.pending.snaps[key]; ok { // not written yet
-			if !sn.T.Before(from) && !sn.T.After(to) {
-				out = insertSnap(out, *sn, r.n)
-			}
-			continue
-		}
-		raw, ok, err := r.s.en.store.Get(key)
+		sn, ok, err := r.s.en.pending.snapIn(r.key(i), from, to)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			continue
-		}
-		if t, ok := snapTime(raw); ok && (t.Before(from) || t.After(to)) {
-			continue // another bucket's: not decoded
-		}
-		var sn snap
-		if err := decodeSnap(&r.s.en.snapParser, raw, &sn); err != nil {
-			return nil, fmt.Errorf("state %q: %w", key, err)
-		}
-		if !sn.T.Before(from) && !sn.T.After(to) {
+		if ok {
 			out = insertSnap(out, sn, r.n)
 		}
 	}
