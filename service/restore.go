@@ -152,21 +152,20 @@ func (s *Service) changelogEnd(ctx context.Context, p int32) (int64, error) {
 	retryFor := max(2*s.cfg.TransactionTimeout, 30*time.Second)
 	for {
 		stable, err := lookup(s.adm.ListCommittedOffsets, "last stable")
-		if err != nil && time.Since(began) >= retryFor {
+		switch {
+		case err != nil && time.Since(began) >= retryFor:
 			return 0, err
-		}
-		if err != nil {
+		case err != nil:
 			if time.Since(warned) >= 5*time.Second {
 				s.log.Warn("listing the changelog's last stable offset; trying again", "partition", p, "error", err)
 				warned = time.Now()
 			}
-		} else if stable >= high {
+		case stable >= high:
 			if !said.IsZero() {
 				s.log.Info("changelog transaction ended; restoring", "partition", p, "waited", time.Since(began).Round(time.Millisecond))
 			}
 			return stable, nil
-		}
-		if err == nil && time.Since(said) >= 5*time.Second {
+		case time.Since(said) >= 5*time.Second:
 			s.log.Info("waiting for a transaction open on the changelog to end before restoring (a previous owner's; the broker aborts it after the transaction timeout)",
 				"partition", p, "last_stable_offset", stable, "end_offset", high, "waited", time.Since(began).Round(time.Second))
 			said = time.Now()
