@@ -540,9 +540,20 @@ func (m *matcher) matchPatterns(s string) bool {
 		}
 		return false
 	}
-	// Case-insensitive: fold the subject once for every pattern.
+	// Case-insensitive. The set of *text* wildcards is searched in s
+	// itself when it can be (a prompt is then not copied to be folded only
+	// for it); the other patterns see s folded, once for all of them.
+	unfolded := m.contains != nil && m.contains.ascii && !foldsOntoASCII(s)
+	if unfolded {
+		if m.contains.inUnfolded(s) {
+			return true
+		}
+		if len(m.wild) == 0 && len(m.res) == 0 {
+			return false
+		}
+	}
 	return withFolded(s, func(folded string) bool {
-		if m.contains != nil && m.contains.in(folded) {
+		if m.contains != nil && !unfolded && m.contains.in(folded) {
 			return true
 		}
 		for _, w := range m.wild {

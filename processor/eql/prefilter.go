@@ -458,10 +458,17 @@ func regexLiterals(re *syntax.Regexp, fold bool) ([]string, bool) {
 // this beats one vectorised search per literal.
 type containsSet struct {
 	stride int
-	quads  [1 << 16 / 64]uint64 // bit quadHash(gram): a literal of 4+ bytes holds gram at an offset < stride
-	byQuad map[uint16][]gramAt
-	pairs  [256 * 256 / 64]uint64 // bit c0<<8|c1: a literal of 2 or 3 bytes begins with c0 c1
-	byPair map[uint16][]string    // nil when there is no such literal
+	// ascii: every literal is ASCII, so the set can also be searched in a
+	// subject that is not folded (see inUnfolded). The tables then take
+	// bytes with 0x20 set (caseBits), which maps an upper-case ASCII letter
+	// to its lower-case one (and a few other bytes onto each other: the
+	// tables only select candidates).
+	ascii    bool
+	caseBits uint32
+	quads    [1 << 16 / 64]uint64 // bit quadHash(gram, caseBits): a literal of 4+ bytes holds gram at an offset < stride
+	byQuad   map[uint16][]gramAt
+	pairs    [256 * 256 / 64]uint64 // bit c0<<8|c1: a literal of 2 or 3 bytes begins with c0 c1
+	byPair   map[uint16][]string    // nil when there is no such literal
 }
 
 // gramAt is a literal whose four-byte gram at off hashes to a slot.
@@ -483,24 +490,34 @@ const (
 // maxStride bounds containsSet.stride, and so the grams kept per literal.
 const maxStride = 8
 
-// quadHash hashes four bytes to a slot of containsSet.quads (Fibonacci
-// hashing: the top 16 bits of the product).
-func quadHash(t string) uint16 {
-	x := uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24
+// quadHash hashes four bytes, with mask's bits set, to a slot of
+// containsSet.quads (Fibonacci hashing: the top 16 bits of the product).
+func quadHash(t string, mask uint32) uint16 {
+	x := uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24 | mask
 	return uint16((x * 0x9E3779B1) >> 16)
 }
 
+// pairOf is the index of the two bytes at the start of t in
+// containsSet.pairs, with mask's bits set in each.
+func pairOf(t string, mask uint32) uint16 {
+	return (uint16(t[0])<<8 | uint16(t[1])) | uint16(mask)
+}
+
 func newContainsSet(lits []string) *containsSet {
-	c := &containsSet{stride: maxStride, byQuad: map[uint16][]gramAt{}}
+	c := &containsSet{stride: maxStride, byQuad: map[uint16][]gramAt{}, ascii: true}
 	for _, l := range lits {
 		if len(l) >= 4 {
 			c.stride = min(c.stride, len(l)-3)
 		}
+		c.ascii = c.ascii && asciiString(l)
+	}
+	if c.ascii {
+		c.caseBits = 0x20202020
 	}
 	for _, l := range lits {
 		if len(l) >= 4 {
 			for k := 0; k < c.stride; k++ {
-				h := quadHash(l[k : k+4])
+				h := quadHash(l[k:k+4], c.caseBits)
 				c.quads[h>>6] |= 1 << (h & 63)
 				c.byQuad[h] = append(c.byQuad[h], gramAt{l, k})
 			}
@@ -509,7 +526,7 @@ func newContainsSet(lits []string) *containsSet {
 		if c.byPair == nil {
 			c.byPair = map[uint16][]string{}
 		}
-		p := uint16(l[0])<<8 | uint16(l[1])
+		p := pairOf(l, c.caseBits)
 		c.pairs[p>>6] |= 1 << (p & 63)
 		c.byPair[p] = append(c.byPair[p], l)
 	}
@@ -517,14 +534,27 @@ func newContainsSet(lits []string) *containsSet {
 }
 
 // in reports whether one of the literals occurs in s.
-func (c *containsSet) in(s string) bool {
+func (c *containsSet) in(s string) bool { return c.search(s, false) }
+
+// inUnfolded reports whether one of the literals, which must all be ASCII
+// (c.ascii), occurs in the folded form of s, without folding s: s must not
+// hold a rune that folds onto an ASCII letter (see foldsOntoASCII). Then an
+// ASCII literal occurs in the folded s exactly where it occurs in s with
+// ASCII letters compared regardless of case: every other rune stays
+// non-ASCII, and its bytes match no byte of a literal.
+func (c *containsSet) inUnfolded(s string) bool { return c.search(s, true) }
+
+// search probes s through the tables, and confirms each candidate literal
+// at its place: exactly, or with ASCII letters of s lower-cased when
+// unfolded.
+func (c *containsSet) search(s string, unfolded bool) bool {
 	for i := 0; i+4 <= len(s); i += c.stride {
-		h := quadHash(s[i : i+4])
+		h := quadHash(s[i:i+4], c.caseBits)
 		if c.quads[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
 		for _, g := range c.byQuad[h] {
-			if p := i - g.off; p >= 0 && strings.HasPrefix(s[p:], g.lit) {
+			if p := i - g.off; p >= 0 && hasLiteral(s[p:], g.lit, unfolded) {
 				return true
 			}
 		}
@@ -533,17 +563,51 @@ func (c *containsSet) in(s string) bool {
 		return false
 	}
 	for i := 0; i+1 < len(s); i++ {
-		p := uint16(s[i])<<8 | uint16(s[i+1])
+		p := pairOf(s[i:], c.caseBits)
 		if c.pairs[p>>6]&(1<<(p&63)) == 0 {
 			continue
 		}
 		for _, l := range c.byPair[p] {
-			if strings.HasPrefix(s[i:], l) {
+			if hasLiteral(s[i:], l, unfolded) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// hasLiteral reports whether s begins with lit: exactly, or, when unfolded,
+// as hasPrefixFoldASCII.
+func hasLiteral(s, lit string, unfolded bool) bool {
+	if unfolded {
+		return hasPrefixFoldASCII(s, lit)
+	}
+	return strings.HasPrefix(s, lit)
+}
+
+// hasPrefixFoldASCII reports whether s begins with lit, a folded ASCII
+// string, ASCII letters of s compared regardless of case.
+func hasPrefixFoldASCII(s, lit string) bool {
+	if len(s) < len(lit) {
+		return false
+	}
+	for i := 0; i < len(lit); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lit[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// foldsOntoASCII reports whether s holds a non-ASCII rune whose folded form
+// is ASCII: the long s (ſ, folding to s) and the Kelvin sign (K, to k) are
+// the only two (TestFoldOntoASCII).
+func foldsOntoASCII(s string) bool {
+	return strings.Contains(s, "\u017f") || strings.Contains(s, "\u212a")
 }
 
 // gatherContains moves the case-insensitive wildcards of the form *text*

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestRegexLiterals(t *testing.T) {
@@ -78,14 +80,28 @@ func TestPrefilterKeepsResults(t *testing.T) {
 			}
 			m.res = append(m.res, fre)
 		}
+		// Two sets of wildcards: with a non-ASCII literal (the contains set
+		// searches the folded subject), and without (it searches the
+		// subject itself, unless that holds ſ or K).
 		wm := newMatcher(fold)
 		for _, p := range wilds {
 			wm.addPattern(p)
 		}
 		all := append([]*wildcard(nil), wm.wild...)
 		wm.gatherContains()
-		if fold && wm.contains == nil {
-			t.Fatal("no contains set gathered")
+		if fold && (wm.contains == nil || wm.contains.ascii) {
+			t.Fatal("no contains set with a non-ASCII literal gathered")
+		}
+		am := newMatcher(fold)
+		for _, p := range wilds {
+			if p != "*é*" {
+				am.addPattern(p)
+			}
+		}
+		allASCII := append([]*wildcard(nil), am.wild...)
+		am.gatherContains()
+		if fold && (am.contains == nil || !am.contains.ascii) {
+			t.Fatal("no contains set of ASCII literals gathered")
 		}
 		for n := 0; n < 20000; n++ {
 			var b strings.Builder
@@ -106,6 +122,13 @@ func TestPrefilterKeepsResults(t *testing.T) {
 			}
 			if got := wm.matchPatterns(s); got != wantW {
 				t.Fatalf("fold %v: wildcards on %q: got %v, want %v", fold, s, got, wantW)
+			}
+			wantA := false
+			for _, w := range allASCII {
+				wantA = wantA || w.match(s)
+			}
+			if got := am.matchPatterns(s); got != wantA {
+				t.Fatalf("fold %v: ASCII wildcards on %q: got %v, want %v", fold, s, got, wantA)
 			}
 		}
 	}
@@ -160,6 +183,72 @@ func TestContainsSetAgreesWithContains(t *testing.T) {
 			if got := c.in(s); got != want {
 				t.Fatalf("literals %q, subject %q: in = %v, want %v", lits, s, got, want)
 			}
+		}
+	}
+}
+
+// TestContainsSetUnfolded: for ASCII literals, searching a subject without
+// ſ or K as it is gives what searching its folded form gives, over random
+// subjects in mixed case with non-ASCII runes and the bytes that setting
+// 0x20 maps onto letters and onto each other (@ and `, [ and {, _ and DEL).
+func TestContainsSetUnfolded(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	const alphabet = "abcABC_\x7f@`[{ é\u00c9\u0130"
+	runes := []rune(alphabet)
+	word := func(n int, from []rune) string {
+		b := make([]rune, n)
+		for i := range b {
+			b[i] = from[rnd.IntN(len(from))]
+		}
+		return string(b)
+	}
+	litRunes := []rune("abc_\x7f@`[{ ")
+	for set := 0; set < 300; set++ {
+		lits := make([]string, 1+rnd.IntN(30))
+		shortest := 2 + rnd.IntN(8)
+		for i := range lits {
+			lits[i] = foldString(word(shortest+rnd.IntN(6), litRunes))
+		}
+		c := newContainsSet(lits)
+		if !c.ascii {
+			t.Fatalf("literals %q: not ASCII", lits)
+		}
+		for n := 0; n < 300; n++ {
+			s := word(rnd.IntN(40), runes)
+			if n%3 == 0 { // plant a literal, in mixed case, at a random offset
+				l := []byte(lits[rnd.IntN(len(lits))])
+				for i, ch := range l {
+					if 'a' <= ch && ch <= 'z' && rnd.IntN(2) == 0 {
+						l[i] = ch - 'a' + 'A'
+					}
+				}
+				at := rnd.IntN(len(s) + 1)
+				for at > 0 && at < len(s) && !utf8.RuneStart(s[at]) {
+					at--
+				}
+				s = s[:at] + string(l) + s[at:]
+			}
+			if foldsOntoASCII(s) {
+				t.Fatalf("%q: holds no rune that folds onto ASCII", s)
+			}
+			if got, want := c.inUnfolded(s), c.in(foldString(s)); got != want {
+				t.Fatalf("literals %q, subject %q: inUnfolded = %v, in(folded) = %v", lits, s, got, want)
+			}
+		}
+	}
+	for _, s := range []string{"\u017fecret", "wor\u212a", "x\u017f"} {
+		if !foldsOntoASCII(s) {
+			t.Errorf("foldsOntoASCII(%q) = false", s)
+		}
+	}
+}
+
+// TestFoldOntoASCII: the only non-ASCII runes that fold onto ASCII are ſ
+// and K, which foldsOntoASCII looks for.
+func TestFoldOntoASCII(t *testing.T) {
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		if f := foldRune(r); f < utf8.RuneSelf && r != '\u017f' && r != '\u212a' {
+			t.Errorf("%U folds onto %q", r, f)
 		}
 	}
 }
