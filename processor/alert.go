@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bedrockwatch/bedrockwatch/processor/redact"
 	"github.com/bedrockwatch/bedrockwatch/processor/rules"
@@ -61,7 +60,7 @@ func (en *Engine) promptOf(r *rules.Rule, e *schemas.Event) *schemas.PromptExcer
 		return nil
 	}
 	text, cut, masked := redact.Excerpt(e.Prompt, en.cfg.PromptChars)
-	return &schemas.PromptExcerpt{Text: text, Length: utf8.RuneCountInString(e.Prompt), Truncated: cut, Masked: masked}
+	return &schemas.PromptExcerpt{Text: text, Length: e.RuneCount(e.Prompt), Truncated: cut, Masked: masked}
 }
 
 // snapWithoutPrompt is snapOf without the prompt excerpt.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // A small CloudTrail record of each kind, for table tests.
@@ -426,5 +427,28 @@ func TestFilteredRecordDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { d.Decode(msg, Origin{}, yield) }); n != 0 {
 			t.Errorf("%s: %v allocations per message", name, n)
 		}
+	}
+}
+
+// TestRuneCountRemembers: RuneCount counts runes, and a text other than the
+// one remembered, even of the same length, is counted afresh.
+func TestRuneCountRemembers(t *testing.T) {
+	e := &Event{Prompt: strings.Repeat("héllo wörld ", 20)}
+	if got, want := e.RuneCount(e.Prompt), utf8.RuneCountInString(e.Prompt); got != want {
+		t.Fatalf("RuneCount = %d, want %d", got, want)
+	}
+	if got := e.RuneCount(e.Prompt); got != 240 {
+		t.Fatalf("remembered RuneCount = %d, want 240", got)
+	}
+	other := strings.Repeat("x", len(e.Prompt)) // same length, other runes
+	if got := e.RuneCount(other); got != len(other) {
+		t.Fatalf("RuneCount of another text = %d, want %d", got, len(other))
+	}
+	e.Prompt = strings.Repeat("ü", 150) // reassigned: counted afresh
+	if got := e.RuneCount(e.Prompt); got != 150 {
+		t.Fatalf("RuneCount after the prompt changed = %d, want 150", got)
+	}
+	if got := e.RuneCount("äb"); got != 2 {
+		t.Fatalf("RuneCount of a short text = %d, want 2", got)
 	}
 }

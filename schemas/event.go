@@ -2,6 +2,8 @@ package schemas
 
 import (
 	"time"
+	"unicode/utf8"
+	"unsafe"
 )
 
 // Datasets: the value of data_stream.dataset for each input strand.
@@ -93,6 +95,25 @@ type Event struct {
 	Raw []byte
 
 	Origin Origin
+
+	// runesOf and runes remember the last RuneCount.
+	runesOf string
+	runes   int
+}
+
+// RuneCount returns the number of runes in s, a text of the event. The
+// count of the last text asked for is remembered: the prompt-length rule
+// counts the prompt, and so does the excerpt of its alert, and prompts run
+// to 64 KB.
+func (e *Event) RuneCount(s string) int {
+	if len(s) < 64 {
+		return utf8.RuneCountInString(s)
+	}
+	if len(s) == len(e.runesOf) && unsafe.StringData(s) == unsafe.StringData(e.runesOf) {
+		return e.runes
+	}
+	e.runesOf, e.runes = s, utf8.RuneCountInString(s)
+	return e.runes
 }
 
 // Subject is the actor a single-event alert is about: the access key id, else

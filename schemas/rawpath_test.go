@@ -172,9 +172,14 @@ func TestDropRawKeepsEverythingButRaw(t *testing.T) {
 
 // firstDifferentField names the first field of Event in which a and b
 // differ, or returns "" (values are not printed: they may hold prompts).
+// Unexported fields remember computations (RuneCount), and are no part of
+// the event.
 func firstDifferentField(a, b Event) string {
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	for i := 0; i < va.NumField(); i++ {
+		if !va.Type().Field(i).IsExported() {
+			continue
+		}
 		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
 			return va.Type().Field(i).Name
 		}

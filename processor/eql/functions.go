@@ -379,7 +379,7 @@ func (f lengthVal) value(e *schemas.Event) schemas.Value {
 	if v.Kind != schemas.String {
 		return schemas.Value{}
 	}
-	return schemas.Num(float64(utf8.RuneCountInString(v.Str)))
+	return schemas.Num(float64(e.RuneCount(v.Str)))
 }
 
 type concatVal struct{ args []valuer }
