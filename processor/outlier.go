@@ -40,8 +40,9 @@ import (
 // snap each) under "o/<rule>/<group>", and the baseline under
 // "o/<rule>/<group>\x00h": the index and value of each non-empty bucket in
 // the baseline span, at most baseline/bucket pairs (720 for 30 days of hours:
-// ≤ 720 × 3 bytes for small integral values, 720 × 11 at worst), rewritten
-// once per closed bucket. The baseline
+// ≤ 720 × 3 bytes for small integral values, 720 × 11 at worst), changed
+// once per closed bucket and, like the open buckets, written behind
+// (encoded at the next sync, see writeBehind). The baseline
 // goes when the group has been silent for a whole baseline span. Evidence is
 // the first MaxEvidence events of the bucket (under their own keys) or, for
 // max, the event that set the maximum.
@@ -147,6 +148,9 @@ func (h *oHist) decode(b []byte) error {
 }
 
 func (o *outlierRunner) getHist(full string) (*oHist, bool, error) {
+	if h, ok := o.en.pending.m[full].(*oHist); ok {
+		return h, true, nil // written at the next sync
+	}
 	raw, ok, err := o.en.store.Get(full)
 	if err != nil || !ok {
 		return &oHist{}, false, err
@@ -321,12 +325,7 @@ func (o *outlierRunner) saveHist(key string, h *oHist, wm time.Time) error {
 	if d == 0 {
 		return o.en.store.Delete(full)
 	}
-	raw := h.encode()
-	if err := o.en.store.Put(full, raw); err != nil {
-		return err
-	}
-	o.en.cache.put(full, raw, h)
-	return nil
+	return o.en.pending.save(full, h) // encoded at the next sync
 }
 
 // merge folds value v of bucket idx into h.

@@ -374,6 +374,9 @@ type jsonAppender interface {
 // a buffer to encode in, kept for the next call; the result is a copy of
 // the exact size, for the store to keep.
 func marshalState(v any, scratch *[]byte) ([]byte, error) {
+	if b, ok := v.(binaryState); ok {
+		return b.encode(), nil
+	}
 	if a, ok := v.(jsonAppender); ok {
 		var buf []byte
 		if scratch != nil {
@@ -391,6 +394,10 @@ func marshalState(v any, scratch *[]byte) ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
+
+// binaryState is a state record stored in an encoding of its own, not JSON
+// (an outlier baseline: oHist).
+type binaryState interface{ encode() []byte }
 
 func (st *thrState) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, '{')
