@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,7 +131,15 @@ type Engine struct {
 	maxTime   time.Time // highest event time seen
 	wm        time.Time // watermark
 	lastSweep time.Time
-	stats     Stats
+	// nextDue (when dueKnown) is at or before the earliest deadline in the
+	// expiry index, so a sweep before it has nothing to do and does not scan
+	// the index. Every entry is put through setExpiry, which moves it
+	// earlier; a sweep sets it to the first entry it leaves. Nothing else
+	// writes the index while the engine is open (the service reopens its
+	// engines after a rollback).
+	nextDue  uint64 // Unix ms, ordered as the index orders them (putHex16)
+	dueKnown bool
+	stats    Stats
 }
 
 // New returns an Engine running the enabled rules of rs over store, sending
@@ -343,6 +352,27 @@ func expiryKey(deadline time.Time, stateKey string) string {
 	return string(b[:]) + stateKey
 }
 
+// parseHex16 reads the 16 lower-case hex digits putHex16 writes at the
+// start of s.
+func parseHex16(s string) (uint64, bool) {
+	if len(s) < 16 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < 16; i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
 // putHex16 writes v as 16 lower-case hex digits, as %016x does.
 func putHex16(dst []byte, v uint64) {
 	const digits = "0123456789abcdef"
@@ -366,6 +396,9 @@ func (en *Engine) setExpiry(stateKey string, old, deadline time.Time) error {
 	if deadline.IsZero() {
 		return nil
 	}
+	if ms := uint64(deadline.UnixMilli()); ms < en.nextDue {
+		en.nextDue = ms
+	}
 	return en.store.Put(expiryKey(deadline, stateKey), []byte{})
 }
 
@@ -376,18 +409,26 @@ func (en *Engine) setExpiry(stateKey string, old, deadline time.Time) error {
 // per due key; the state key is a substring of it) is reused from one sweep
 // to the next while it stays small.
 func (en *Engine) sweep(wm time.Time) error {
+	if en.dueKnown && uint64(wm.UnixMilli()) < en.nextDue {
+		return nil
+	}
 	var lim [16]byte
 	putHex16(lim[:], uint64(wm.UnixMilli()))
 	limit := string(lim[:])
 	dues := en.dues[:0]
+	next, nextOK := uint64(math.MaxUint64), true // no entry left: none due ever
 	err := en.store.Scan(expiryPrefix, func(k string, _ []byte) bool {
 		rest := k[len(expiryPrefix):]
 		if len(rest) < 17 || rest[:16] > limit {
+			next, nextOK = parseHex16(rest)
 			return false
 		}
 		dues = append(dues, k)
 		return true
 	})
+	// Expiring the dues below may set earlier entries: setExpiry moves
+	// nextDue back for them.
+	en.nextDue, en.dueKnown = next, nextOK && err == nil
 	defer func() {
 		clear(dues)
 		if cap(dues) <= 1024 {

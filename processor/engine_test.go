@@ -3,6 +3,7 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -559,5 +560,76 @@ func sameRun(t *testing.T, got, want *engineRun) {
 		if got.states[i] != want.states[i] {
 			t.Fatalf("store at dump %d:\n%s\nwant:\n%s", i, got.states[i], want.states[i])
 		}
+	}
+}
+
+// TestSweepSkipsOnlyWhenNothingIsDue: a sweep that finds nothing due
+// remembers the first deadline it left, and later sweeps before it do not
+// scan the index; an entry set earlier than that deadline, after the sweep,
+// is still expired when the watermark reaches it, at its deadline exactly.
+// (Expiring a key of a rule no longer loaded deletes it.)
+func TestSweepSkipsOnlyWhenNothingIsDue(t *testing.T) {
+	store := state.NewMemory()
+	en, err := New(nil, store, DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	exists := func(k string) bool {
+		t.Helper()
+		_, ok, err := store.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	set := func(k string, d time.Duration) {
+		t.Helper()
+		if err := store.Put(k, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := en.setExpiry(k, time.Time{}, t0.Add(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance := func(d time.Duration) {
+		t.Helper()
+		if err := en.Advance(t0.Add(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("t/gone/late", time.Hour)
+	advance(0)
+	if !en.dueKnown || en.nextDue != uint64(t0.Add(time.Hour).UnixMilli()) {
+		t.Fatalf("after a sweep with nothing due: next due %d (known %v), want the entry at +1h", en.nextDue, en.dueKnown)
+	}
+	set("t/gone/early", 10*time.Minute)
+	advance(10*time.Minute - time.Second)
+	if !exists("t/gone/early") {
+		t.Fatal("expired before its deadline")
+	}
+	advance(10 * time.Minute)
+	if exists("t/gone/early") {
+		t.Fatal("an entry set after the sweep, before its next due, was not expired at its deadline")
+	}
+	if !exists("t/gone/late") {
+		t.Fatal("expired before its deadline")
+	}
+	advance(2 * time.Hour)
+	if exists("t/gone/late") {
+		t.Fatal("not expired")
+	}
+	if !en.dueKnown || en.nextDue != math.MaxUint64 {
+		t.Fatalf("index empty: next due %d (known %v), want none", en.nextDue, en.dueKnown)
+	}
+	for _, v := range []uint64{0, 1, 0xdeadbeef, uint64(t0.UnixMilli()), math.MaxUint64} {
+		var b [16]byte
+		putHex16(b[:], v)
+		if got, ok := parseHex16(string(b[:])); !ok || got != v {
+			t.Errorf("parseHex16(putHex16(%d)) = %d, %v", v, got, ok)
+		}
+	}
+	if _, ok := parseHex16("00000000000000g0"); ok {
+		t.Error("parseHex16 accepts a non-hex digit")
 	}
 }
