@@ -454,9 +454,13 @@ func (en *Engine) expireKey(key string, wm time.Time) error {
 		return en.supp.expire(key, wm)
 	}
 	// state keys are "<kind>/<rule id>/<group>"
-	kind, rest, _ := strings.Cut(key, "/")
-	id, _, _ := strings.Cut(rest, "/")
-	if r, ok := en.byKey[kind+"/"+id+"/"]; ok {
+	prefix := "" // without two slashes: no rule's (ids are not empty)
+	if i := strings.IndexByte(key, '/'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '/'); j >= 0 {
+			prefix = key[:i+1+j+1]
+		}
+	}
+	if r, ok := en.byKey[prefix]; ok {
 		return r.expire(key, wm)
 	}
 	// A rule that is no longer loaded: drop its state.

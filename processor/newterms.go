@@ -80,7 +80,7 @@ func (n *newTermsRunner) process(e *schemas.Event) error {
 	if !ok {
 		return nil
 	}
-	full := n.prefix + key
+	full := n.full(key)
 	st, raw, exists, err := loadStateRaw[ntState](n.en, full)
 	if err != nil {
 		return err

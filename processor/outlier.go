@@ -48,10 +48,12 @@ import (
 // max, the event that set the maximum.
 type outlierRunner struct {
 	stateful
-	o       *rules.Outlier
-	bucket  time.Duration
-	nb      int64 // buckets in the baseline
-	histKey string
+	o      *rules.Outlier
+	bucket time.Duration
+	nb     int64 // buckets in the baseline
+	// lastHistOf and lastHist: the group key last asked of histKey, and
+	// its baseline's key.
+	lastHistOf, lastHist string
 }
 
 func newOutlierRunner(en *Engine, r *rules.Rule) *outlierRunner {
@@ -61,6 +63,14 @@ func newOutlierRunner(en *Engine, r *rules.Rule) *outlierRunner {
 }
 
 const histSuffix = metaSep + "h"
+
+// histKey returns the key of the baseline of group key.
+func (o *outlierRunner) histKey(key string) string {
+	if key != o.lastHistOf || o.lastHist == "" {
+		o.lastHistOf, o.lastHist = key, o.prefix+key+histSuffix
+	}
+	return o.lastHist
+}
 
 type oBucket struct {
 	S    int64     `json:"s"` // start, Unix ms
@@ -215,7 +225,7 @@ func (o *outlierRunner) process(e *schemas.Event) error {
 		return nil
 	}
 	start := e.Timestamp.Truncate(o.bucket)
-	full := o.prefix + key
+	full := o.full(key)
 	st, raw, exists, err := loadStateRaw[oOpen](o.en, full)
 	if err != nil {
 		return err
@@ -241,7 +251,8 @@ func (o *outlierRunner) process(e *schemas.Event) error {
 	if keep || newTop {
 		sn := o.en.snapOf(o.r, e)
 		if newTop {
-			b.Top = &sn
+			top := sn // apart, so that sn stays on the stack
+			b.Top = &top
 		}
 		if keep {
 			if err := o.ring(full).put(st.Seq, &sn); err != nil {
@@ -284,7 +295,7 @@ func (o *outlierRunner) saveOpen(full string, st *oOpen) error {
 }
 
 func (o *outlierRunner) loadHist(key string) (*oHist, error) {
-	h, _, err := o.getHist(o.prefix + key + histSuffix)
+	h, _, err := o.getHist(o.histKey(key))
 	return h, err
 }
 
@@ -300,7 +311,7 @@ func (o *outlierRunner) loadHist(key string) (*oHist, error) {
 // about once per baseline instead of once per bucket; h.Deadline is where
 // the entry is.
 func (o *outlierRunner) saveHist(key string, h *oHist, wm time.Time) error {
-	full := o.prefix + key + histSuffix
+	full := o.histKey(key)
 	if n := len(h.Idx); n > 0 {
 		cut := h.Idx[n-1] - o.nb
 		k := 0
@@ -354,12 +365,10 @@ func (o *outlierRunner) addToHistory(key string, idx int64, v float64) error {
 // baseline returns the mean, population stddev and the number of buckets of
 // the baseline of bucket idx, and how many of them were non-empty.
 func (o *outlierRunner) baseline(h *oHist, idx int64) (mean, std float64, n, nonEmpty int) {
-	var vals []float64
-	for i, x := range h.Idx {
-		if x >= idx-o.nb && x < idx {
-			vals = append(vals, h.V[i])
-		}
-	}
+	// The buckets in [idx-nb, idx): a run of h, which is ascending.
+	lo := sort.Search(len(h.Idx), func(i int) bool { return h.Idx[i] >= idx-o.nb })
+	hi := lo + sort.Search(len(h.Idx)-lo, func(i int) bool { return h.Idx[lo+i] >= idx })
+	vals := h.V[lo:hi]
 	nonEmpty = len(vals)
 	n = nonEmpty
 	if o.o.Op != rules.OpMax {
@@ -441,7 +450,7 @@ func (o *outlierRunner) judge(key string, st *oOpen, b *oBucket, h *oHist) error
 		return nil
 	}
 	end := start.Add(o.bucket)
-	chain, err := o.ring(o.prefix+key).list(st.Seq, start, end)
+	chain, err := o.ring(o.full(key)).list(st.Seq, start, end)
 	if err != nil {
 		return err
 	}

@@ -170,14 +170,14 @@ func (w *writeBehind) save(key string, st any) error {
 
 // putSnap keeps sn as the pending value of the ring entry key.
 func (w *writeBehind) putSnap(key string, sn *snap) error {
+	c := *sn // sn does not escape: callers keep theirs on the stack
 	if w.limit == 0 {
-		raw, err := marshalState(sn, &w.en.encBuf)
+		raw, err := marshalState(&c, &w.en.encBuf)
 		if err != nil {
 			return err
 		}
 		return w.Store.Put(key, raw)
 	}
-	c := *sn
 	w.snaps[key] = &c
 	if len(w.snaps) > 2*w.limit {
 		return w.syncSnaps()

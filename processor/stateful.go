@@ -31,6 +31,10 @@ type stateful struct {
 	// start caches the learning start (see observe); zero before loaded.
 	start      time.Time
 	startKnown bool
+
+	// lastKey and lastFull: the group key last asked of full, and its
+	// state key. Events of one group often come in runs.
+	lastKey, lastFull string
 }
 
 const (
@@ -82,6 +86,14 @@ func (s *stateful) groupKey(e *schemas.Event) (key string, ok bool) {
 	}
 	_, key, ok = s.group(e)
 	return key, ok
+}
+
+// full returns the state key of group key: prefix + key.
+func (s *stateful) full(key string) string {
+	if key != s.lastKey || s.lastFull == "" {
+		s.lastKey, s.lastFull = key, s.prefix+key
+	}
+	return s.lastFull
 }
 
 func (s *stateful) groupFields() []string {

@@ -122,7 +122,7 @@ func (t *thresholdRunner) process(e *schemas.Event) error {
 		}
 		distinct = v.Text()
 	}
-	full := t.prefix + key
+	full := t.full(key)
 	st, raw, exists, err := loadStateRaw[thrState](t.en, full)
 	if err != nil {
 		return err
@@ -291,7 +291,7 @@ func (t *thresholdRunner) addDistinct(e *schemas.Event, st *thrState, key string
 // mode) or its first and last times (cardinality), distinct the values.
 func (t *thresholdRunner) fire(e *schemas.Event, st *thrState, key string, values []string, win []entry, distinct []string) error {
 	from, to := msTime(win[0].ms), msTime(win[len(win)-1].ms)
-	chain, err := t.ring(t.prefix+key).list(st.Seq, from, to)
+	chain, err := t.ring(t.full(key)).list(st.Seq, from, to)
 	if err != nil {
 		return err
 	}
