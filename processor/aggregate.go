@@ -102,8 +102,8 @@ func (g *aggregateRunner) process(e *schemas.Event) error {
 		st.CTok += e.CompletionTokens
 		st.Cost.add(g.en, e.ModelID, e.PromptTokens, e.CompletionTokens)
 	}
-	sn := g.en.snapOf(g.r, e)
-	if err := g.ring(full).put(st.Seq, &sn); err != nil {
+	sn := g.en.lazySnap(g.r, e) // projected if read or stored
+	if err := g.ring(full).put(st.Seq, sn); err != nil {
 		return err
 	}
 	st.Seq++

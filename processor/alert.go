@@ -40,6 +40,46 @@ type snap struct {
 	// appendJSONCached): a snap does not change once made, and a sequence
 	// rewrites its candidates on every event.
 	enc []byte
+	// src, when not nil, is what the snap is still to be projected from
+	// (see lazySnap): only T is set until resolve.
+	src *snapSrc
+}
+
+// snapSrc is the event and rule a lazy snap is projected from, and the
+// projection once made (so that copies of the snap resolve alike).
+type snapSrc struct {
+	en  *Engine
+	r   *rules.Rule
+	e   *schemas.Event
+	res *snap
+}
+
+// lazySnap returns the snap of e for r, projected only when it is read
+// (resolve) or encoded. Most evidence of a stateful rule is dropped unread
+// when its bucket or window closes without an alert, before any sync: it
+// is then never projected, nor its prompt masked. The snap holds e until
+// then; the engine bounds the event bytes so held (writeBehind.held).
+func (en *Engine) lazySnap(r *rules.Rule, e *schemas.Event) *snap {
+	l := &struct {
+		sn  snap
+		src snapSrc
+	}{snap{T: e.Timestamp}, snapSrc{en: en, r: r, e: e}}
+	l.sn.src = &l.src
+	en.pending.hold(e)
+	return &l.sn
+}
+
+// resolve projects a lazy snap; others are left as they are.
+func (s *snap) resolve() {
+	src := s.src
+	if src == nil {
+		return
+	}
+	if src.res == nil {
+		sn := src.en.snapOf(src.r, src.e)
+		src.res, src.e = &sn, nil
+	}
+	*s = *src.res
 }
 
 // commandLineChars bounds the command line quoted in evidence.

@@ -236,6 +236,12 @@ func (en *Engine) Process(e *schemas.Event) error {
 			return fmt.Errorf("rule %s: event %s: %w", r.rule().ID, e.ID, err)
 		}
 	}
+	if en.pending.heldBytes > maxHeldBytes {
+		// Lazy evidence holds too many events: project and write it.
+		if err := en.Sync(); err != nil {
+			return err
+		}
+	}
 	if late {
 		// What a late event left due (a first occurrence held for the
 		// watermark that has already passed it) is decided now, not at

@@ -245,17 +245,17 @@ func (o *outlierRunner) process(e *schemas.Event) error {
 	}
 	b := &st.Open[i]
 	// Snaps cost a projection (and, for rules with prompts, masking): only
-	// the first MaxEvidence events of a bucket, and the maximum, get one.
+	// the first MaxEvidence events of a bucket, and the maximum, get one,
+	// made when it is read or stored; most are dropped with their bucket.
 	newTop := b.Top == nil || (o.o.Op == rules.OpMax && v > b.V)
 	keep := o.o.Op != rules.OpMax && b.N < o.en.cfg.MaxEvidence
 	if keep || newTop {
-		sn := o.en.snapOf(o.r, e)
+		sn := o.en.lazySnap(o.r, e) // projected if read or stored
 		if newTop {
-			top := sn // apart, so that sn stays on the stack
-			b.Top = &top
+			b.Top = sn
 		}
 		if keep {
-			if err := o.ring(full).put(st.Seq, &sn); err != nil {
+			if err := o.ring(full).put(st.Seq, sn); err != nil {
 				return err
 			}
 			st.Seq++
@@ -455,6 +455,7 @@ func (o *outlierRunner) judge(key string, st *oOpen, b *oBucket, h *oHist) error
 		return err
 	}
 	if b.Top != nil {
+		b.Top.resolve()
 		chain = insertSnap(chain, *b.Top, o.en.cfg.MaxEvidence+1)
 	}
 	values := strings.Split(key, groupSep)

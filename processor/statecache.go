@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/bedrockwatch/bedrockwatch/schemas"
 )
 
 // stateCache keeps the decoded form of the state records the engine wrote
@@ -151,6 +153,19 @@ type writeBehind struct {
 	m     map[string]any
 	limit int // more pending records than this: sync them all; 0: write through
 	snaps map[string]*snap
+	// heldBytes estimates the memory of the events that lazy snaps hold
+	// (Engine.lazySnap) since the last sync, which resolves them all.
+	heldBytes int
+}
+
+// maxHeldBytes bounds writeBehind.heldBytes: past it, the engine syncs
+// after the event (Engine.Process).
+const maxHeldBytes = 16 << 20
+
+// hold counts e as held by a lazy snap.
+func (w *writeBehind) hold(e *schemas.Event) {
+	const eventBytes = 1 << 10 // the Event and its short strings
+	w.heldBytes += eventBytes + len(e.Prompt) + len(e.SystemPrompt) + len(e.Completion) + len(e.Raw)
 }
 
 // maxPending bounds the records a sync writes at once.
@@ -168,17 +183,17 @@ func (w *writeBehind) save(key string, st any) error {
 	return nil
 }
 
-// putSnap keeps sn as the pending value of the ring entry key.
+// putSnap keeps sn, which may be lazy and is the caller's no more, as the
+// pending value of the ring entry key.
 func (w *writeBehind) putSnap(key string, sn *snap) error {
-	c := *sn // sn does not escape: callers keep theirs on the stack
 	if w.limit == 0 {
-		raw, err := marshalState(&c, &w.en.encBuf)
+		raw, err := marshalState(sn, &w.en.encBuf)
 		if err != nil {
 			return err
 		}
 		return w.Store.Put(key, raw)
 	}
-	w.snaps[key] = &c
+	w.snaps[key] = sn
 	if len(w.snaps) > 2*w.limit {
 		return w.syncSnaps()
 	}
@@ -191,7 +206,11 @@ func (w *writeBehind) putSnap(key string, sn *snap) error {
 func (w *writeBehind) snapIn(key string, from, to time.Time) (snap, bool, error) {
 	in := func(t time.Time) bool { return !t.Before(from) && !t.After(to) }
 	if sn, ok := w.snaps[key]; ok {
-		return *sn, in(sn.T), nil
+		if !in(sn.T) { // T is set on a lazy snap too
+			return snap{}, false, nil
+		}
+		sn.resolve()
+		return *sn, true, nil
 	}
 	raw, ok, err := w.Store.Get(key)
 	if err != nil || !ok {
@@ -253,8 +272,11 @@ func (w *writeBehind) sync(key string) error {
 	return nil
 }
 
-// syncAll writes every pending record and ring entry, in key order.
+// syncAll writes every pending record and ring entry, in key order. Every
+// lazy snap pending is then resolved: those of records and ring entries
+// being encoded, and the rest were dropped.
 func (w *writeBehind) syncAll() error {
+	w.heldBytes = 0
 	if err := w.syncSnaps(); err != nil {
 		return err
 	}

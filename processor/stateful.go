@@ -190,7 +190,8 @@ type evidenceRing struct {
 
 func (r evidenceRing) key(seq int) string { return r.base + metaSep + "e" + strconv.Itoa(seq%r.n) }
 
-// put stores sn in slot seq (written behind: see writeBehind.putSnap).
+// put stores sn, which may be lazy, in slot seq (written behind: see
+// writeBehind.putSnap).
 func (r evidenceRing) put(seq int, sn *snap) error { return r.s.en.pending.putSnap(r.key(seq), sn) }
 
 // list returns the stored snaps (seq is the count added) with event times in

@@ -3,10 +3,12 @@ package processor
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/bedrockwatch/bedrockwatch/processor/rules"
 	"github.com/bedrockwatch/bedrockwatch/schemas"
@@ -580,5 +582,91 @@ func TestPriceCache(t *testing.T) {
 				t.Fatalf("cache holds %d prices", len(c.m))
 			}
 		}
+	}
+}
+
+// TestLazySnapIsTheSnap: a lazy snap, once resolved, is the snap of its
+// event (its prompt excerpt masked), whichever copy resolves first, and it
+// no longer holds the event.
+func TestLazySnapIsTheSnap(t *testing.T) {
+	rs, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r *rules.Rule
+	for _, x := range rs {
+		if x.ID == "bedrock-prompt-length-outlier" {
+			r = x
+		}
+	}
+	en, err := New(rs, state.NewMemory(), DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ev("lazy-1", time.Minute, map[string]any{"data_stream.dataset": "aws_bedrock.invocation",
+		"user.id": "arn:aws:iam::1:user/a", "gen_ai.prompt": "use AKIAABCDEFGHIJKLMNOP " + strings.Repeat("and more ", 50)})
+	want := en.snapOf(r, e)
+	if want.Prompt == nil || want.Prompt.Masked == 0 {
+		t.Fatalf("the eager snap has no masked prompt: %+v", want.Prompt)
+	}
+	sn := en.lazySnap(r, e)
+	if sn.src == nil || !sn.T.Equal(e.Timestamp) || sn.ID != "" {
+		t.Fatal("a lazy snap is projected at once, or lacks its time")
+	}
+	cp := *sn // a copy made before either resolves
+	sn.resolve()
+	cp.resolve()
+	for _, got := range []snap{*sn, cp} {
+		if got.src != nil || got.Prompt == nil {
+			t.Fatalf("resolved %+v", got)
+		}
+		gp, wp := *got.Prompt, *want.Prompt
+		w := want
+		got.Prompt, w.Prompt = nil, nil
+		if gp != wp || !reflect.DeepEqual(got, w) {
+			t.Fatalf("resolved %+v (prompt %+v), want %+v (prompt %+v)", got, gp, w, wp)
+		}
+	}
+	l := (*struct {
+		sn  snap
+		src snapSrc
+	})(unsafe.Pointer(sn))
+	if l.src.e != nil {
+		t.Fatal("a resolved snap still holds its event")
+	}
+}
+
+// TestLazyEvidenceIsBounded: events held by lazy evidence are bounded:
+// long prompts, each the longest of its hour so far (a new top for
+// bedrock-prompt-length-outlier), make the engine sync before it holds
+// more than maxHeldBytes.
+func TestLazyEvidenceIsBounded(t *testing.T) {
+	rs, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := New(rs, state.NewMemory(), DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const promptBytes = 60 << 10
+	syncs, before := 0, 0
+	for i := 0; i < 2*maxHeldBytes/promptBytes; i++ {
+		e := ev(fmt.Sprintf("big-%d", i), time.Duration(i)*time.Second, map[string]any{"data_stream.dataset": "aws_bedrock.invocation",
+			"user.id": "arn:aws:iam::1:user/a", "gen_ai.prompt": strings.Repeat("x", promptBytes-1000+i)})
+		if err := en.Process(e); err != nil {
+			t.Fatal(err)
+		}
+		held := en.pending.heldBytes
+		if held > maxHeldBytes {
+			t.Fatalf("event %d: %d bytes held after it, bound %d", i, held, maxHeldBytes)
+		}
+		if held < before {
+			syncs++
+		}
+		before = held
+	}
+	if syncs == 0 {
+		t.Fatal("the bound never made the engine sync")
 	}
 }

@@ -158,6 +158,7 @@ func appendOptString(b []byte, name, v string) []byte {
 
 // appendJSON appends the JSON of s: the bytes json.Marshal(s) writes.
 func (s *snap) appendJSON(b []byte) ([]byte, bool) {
+	s.resolve()
 	var ok bool
 	b = appendKey(append(b, '{'), "t", true)
 	if b, ok = appendJSONTime(b, s.T); !ok {
@@ -224,6 +225,7 @@ func (s *snap) appendJSON(b []byte) ([]byte, bool) {
 // appendJSONCached is appendJSON that encodes s once and copies the bytes
 // on later calls.
 func (s *snap) appendJSONCached(b []byte) ([]byte, bool) {
+	s.resolve()
 	if s.enc != nil {
 		return append(b, s.enc...), true
 	}

@@ -134,8 +134,8 @@ func (t *thresholdRunner) process(e *schemas.Event) error {
 		}
 		return nil // the group fired less than a window ago
 	}
-	sn := t.en.snapOf(t.r, e)
-	if err := t.ring(full).put(st.Seq, &sn); err != nil {
+	sn := t.en.lazySnap(t.r, e) // projected if read or stored
+	if err := t.ring(full).put(st.Seq, sn); err != nil {
 		return err
 	}
 	st.Seq++
