@@ -158,6 +158,9 @@ func (en *Engine) costOf(model string, in, out int64) (usd float64, ok bool) {
 // Its zero value is ready.
 type priceCache struct {
 	m map[string]cachedPrice
+	// last and lastPrice: the model asked for last (calls come in runs).
+	last      string
+	lastPrice cachedPrice
 }
 
 type cachedPrice struct {
@@ -169,15 +172,20 @@ type cachedPrice struct {
 const maxCachedPrices = 256
 
 func (c *priceCache) of(ps []ModelPrice, model string) (ModelPrice, bool) {
-	if e, hit := c.m[model]; hit {
-		return e.p, e.ok
+	if model == c.last && c.m != nil {
+		return c.lastPrice.p, c.lastPrice.ok
 	}
-	p, ok := priceOf(ps, model)
-	if c.m == nil || len(c.m) >= maxCachedPrices {
-		c.m = make(map[string]cachedPrice, 16)
+	e, hit := c.m[model]
+	if !hit {
+		p, ok := priceOf(ps, model)
+		if c.m == nil || len(c.m) >= maxCachedPrices {
+			c.m = make(map[string]cachedPrice, 16)
+		}
+		e = cachedPrice{p, ok}
+		c.m[model] = e
 	}
-	c.m[model] = cachedPrice{p, ok}
-	return p, ok
+	c.last, c.lastPrice = model, e
+	return e.p, e.ok
 }
 
 // maxUnknownModels caps metrics.cost_unknown_models.
