@@ -16,7 +16,7 @@ FUZZTIME ?= 60s
 # ("context deadline exceeded") while a worker is still busy.
 SMOKE    ?= 50000x
 # package:FuzzTarget pairs
-FUZZ_TARGETS := ./schemas:FuzzDecode ./schemas:FuzzIndex ./schemas:FuzzInvocationFastPath ./schemas:FuzzInvocationDocument ./schemas:FuzzParseUTCStamp ./processor/eql:FuzzParse ./processor/eql:FuzzRegexStarts ./processor/redact:FuzzMask ./processor:FuzzDecodeSnap
+FUZZ_TARGETS := ./schemas:FuzzDecode ./schemas:FuzzIndex ./schemas:FuzzInvocationFastPath ./schemas:FuzzInvocationDocument ./schemas:FuzzParseUTCStamp ./processor/eql:FuzzParse ./processor/eql:FuzzRegexStarts ./processor/eql:FuzzContainsSetUnfolded ./processor/redact:FuzzMask ./processor:FuzzDecodeSnap
 
 .PHONY: all build demo demo-replay test lint vet unit ruletest fuzz fuzz-smoke bench clean
 

@@ -422,3 +422,27 @@ func FuzzRegexStarts(f *testing.F) {
 		}
 	})
 }
+
+// FuzzContainsSetUnfolded: for any set of ASCII literals and any subject
+// without ſ or K, searching the subject as it is finds a literal exactly
+// when searching its folded form does.
+func FuzzContainsSetUnfolded(f *testing.F) {
+	f.Add("ignore\nsystem prompt\nakia", "Please IGNORE the SYSTEM Prompt")
+	f.Add("ab\n_x\n@@", "AB `X [[ \x7fx é")
+	f.Add("abcd", "ABC\u00c9D abcd")
+	f.Fuzz(func(t *testing.T, lits, s string) {
+		var set []string
+		for _, l := range strings.Split(lits, "\n") {
+			if l = foldString(l); len(l) >= 2 && asciiString(l) {
+				set = append(set, l)
+			}
+		}
+		if len(set) == 0 || foldsOntoASCII(s) {
+			return
+		}
+		c := newContainsSet(set)
+		if got, want := c.inUnfolded(s), c.in(foldString(s)); got != want {
+			t.Fatalf("literals %q, subject %q: inUnfolded = %v, in(folded) = %v", set, s, got, want)
+		}
+	})
+}
