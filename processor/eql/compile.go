@@ -19,6 +19,11 @@ type Predicate struct {
 	catGet   schemas.Getter // nil for any
 	cond     pred
 	dataset  string // see Dataset
+	// rest is cond without its dataset conjunct, which Match tests as a
+	// string comparison; nil when there is none, or nothing else
+	// (onlyDataset).
+	rest        pred
+	onlyDataset bool
 }
 
 // Match reports whether e belongs to the query's category and satisfies its
@@ -26,6 +31,22 @@ type Predicate struct {
 // documentation) does not match. Match does not allocate for the common
 // operators on typed fields.
 func (p *Predicate) Match(e *schemas.Event) bool {
+	if p.rest == nil && !p.onlyDataset {
+		return p.matchAll(e)
+	}
+	// The dataset conjunct holds exactly when the event's dataset is its
+	// literal (data_stream.dataset reads e.Dataset, null when empty).
+	if e.Dataset != p.dataset {
+		return false
+	}
+	if p.catGet != nil && !categoryMatches(p.catGet(e), p.category) {
+		return false
+	}
+	return p.onlyDataset || p.rest.test(e) == triYes
+}
+
+// matchAll is Match evaluating the whole condition.
+func (p *Predicate) matchAll(e *schemas.Event) bool {
 	if p.catGet != nil && !categoryMatches(p.catGet(e), p.category) {
 		return false
 	}
@@ -45,16 +66,20 @@ func (p *Predicate) Dataset() string { return p.dataset }
 // datasetField is the field Dataset looks for.
 const datasetField = "data_stream.dataset"
 
-// requiredDataset returns the literal of the first conjunct
+// datasetConjunct returns the literal of the first conjunct
 // `data_stream.dataset == "literal"` (a non-empty string) of cond's top level,
 // or "". Match needs every conjunct of a top-level and to be true, and such
 // a conjunct is not true for any other value, nor for null.
-func requiredDataset(cond Expr) string {
+//
+// It also returns the rest of cond once that conjunct is taken out (nil
+// when nothing is left).
+func datasetConjunct(cond Expr) (string, Expr) {
 	terms := []Expr{cond}
-	if l, ok := cond.(*Logical); ok && l.Op == OpAnd {
+	l, isAnd := cond.(*Logical)
+	if isAnd && l.Op == OpAnd {
 		terms = l.Terms
 	}
-	for _, t := range terms {
+	for i, t := range terms {
 		c, ok := t.(*Compare)
 		if !ok || c.Op != OpEq {
 			continue
@@ -62,10 +87,17 @@ func requiredDataset(cond Expr) string {
 		f, isField := c.Left.(*Field)
 		lit, isLit := c.Right.(*Literal)
 		if isField && isLit && f.Name == datasetField && lit.Value.Kind == schemas.String && lit.Value.Str != "" {
-			return lit.Value.Str
+			rest := append(append([]Expr(nil), terms[:i]...), terms[i+1:]...)
+			switch len(rest) {
+			case 0:
+				return lit.Value.Str, nil
+			case 1:
+				return lit.Value.Str, rest[0]
+			}
+			return lit.Value.Str, &Logical{Pos: l.Pos, Op: OpAnd, Terms: rest}
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func categoryMatches(v schemas.Value, folded string) bool {
@@ -237,7 +269,18 @@ func (c *compiler) err() error {
 }
 
 func (c *compiler) predicate(q *EventQuery) *Predicate {
-	p := &Predicate{query: q, cond: c.cond(q.Cond), dataset: requiredDataset(q.Cond)}
+	errs := len(c.errs)
+	p := &Predicate{query: q, cond: c.cond(q.Cond)}
+	var rest Expr
+	p.dataset, rest = datasetConjunct(q.Cond)
+	switch {
+	case p.dataset == "" || len(c.errs) > errs:
+	case rest == nil:
+		p.onlyDataset = true
+	default:
+		// A part of cond, compiled again: it reports no error cond did not.
+		p.rest = c.cond(rest)
+	}
 	if q.Category != AnyCategory {
 		p.category = q.Category
 		p.catGet = schemas.FieldGetter("event.category")

@@ -654,3 +654,63 @@ func TestRegexDotMatchesNewlineAndContainsForm(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchTestsTheDatasetApart: Match, which compares the event's dataset
+// with the dataset conjunct's literal and evaluates the rest of the
+// condition, answers as evaluating the whole condition does, wherever the
+// conjunct stands, with a category, when it is all of the condition, and for
+// events of that dataset, another, none, or one that differs in case.
+func TestMatchTestsTheDatasetApart(t *testing.T) {
+	queries := []string{
+		`any where data_stream.dataset == "aws.cloudtrail" and event.action == "InvokeModel"`,
+		`any where event.outcome == "success" and data_stream.dataset == "aws.cloudtrail" and user.id != null`,
+		`any where data_stream.dataset == "aws.cloudtrail"`,
+		`process where data_stream.dataset == "aws.cloudtrail" and event.action : "invoke*"`,
+		`any where data_stream.dataset == "aws.cloudtrail" and (event.action == "X" or $count > 3)`,
+		`any where data_stream.dataset == "aws.cloudtrail" and not (event.outcome == "success")`,
+		`any where data_stream.dataset == "aws.cloudtrail" and $missing == null`,
+		`any where data_stream.dataset == "aws.cloudtrail" and $missing > 3`,
+		`any where event.action == "InvokeModel" or data_stream.dataset == "aws.cloudtrail"`, // no conjunct
+		`any where data_stream.dataset : "aws.cloudtrail" and event.action == "InvokeModel"`, // no conjunct
+	}
+	var events []*schemas.Event
+	for _, ds := range []string{"aws.cloudtrail", "aws_bedrock.invocation", "", "AWS.CloudTrail"} {
+		for _, action := range []string{"InvokeModel", "X", "invokeStream", ""} {
+			for _, outcome := range []string{"success", "failure", ""} {
+				for _, cat := range []string{"", "process"} {
+					e := bedrockEvent()
+					e.Dataset, e.Action, e.Outcome, e.Category = ds, action, outcome, cat
+					if action == "X" {
+						e.UserID = ""
+					}
+					events = append(events, e)
+				}
+			}
+		}
+	}
+	matched := 0
+	for _, src := range queries {
+		p := mustCompile(t, expand(src))
+		for _, e := range events {
+			got, want := p.Match(e), p.matchAll(e)
+			if got != want {
+				t.Errorf("%s on dataset %q action %q outcome %q category %q: Match %v, whole condition %v",
+					src, e.Dataset, e.Action, e.Outcome, e.Category, got, want)
+			}
+			if got {
+				matched++
+			}
+		}
+	}
+	if matched == 0 {
+		t.Fatal("no event matched: the comparison tests nothing")
+	}
+	if p := mustCompile(t, queries[2]); !p.onlyDataset || p.rest != nil {
+		t.Error("a condition that is only the dataset test keeps a rest")
+	}
+	for _, q := range queries[8:] {
+		if p := mustCompile(t, expand(q)); p.Dataset() != "" || p.rest != nil || p.onlyDataset {
+			t.Errorf("%s: taken for a dataset conjunct", q)
+		}
+	}
+}
