@@ -354,6 +354,13 @@ func (o *outlierRunner) merge(h *oHist, idx int64, v float64) {
 }
 
 func (o *outlierRunner) addToHistory(key string, idx int64, v float64) error {
+	// Every bucket still to be judged ends after the watermark, so its
+	// baseline begins at (end - bucket) - nb·bucket > wm - (nb+1)·bucket: a
+	// bucket that starts by then is in none, and merging it would change
+	// nothing but a history entry that is never read.
+	if (idx+o.nb+1)*o.bucket.Milliseconds() <= o.en.wm.UnixMilli() {
+		return nil
+	}
 	h, err := o.loadHist(key)
 	if err != nil {
 		return err

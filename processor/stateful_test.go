@@ -670,3 +670,47 @@ func TestLazyEvidenceIsBounded(t *testing.T) {
 		t.Fatal("the bound never made the engine sync")
 	}
 }
+
+// TestLateBucketOlderThanEveryBaselineIsDropped: a late event joins its
+// bucket's history only if that bucket lies in the baseline of a bucket
+// still to be judged: with a 2h baseline and the watermark at 09:45 (10:00
+// seen, 15m lateness), the first bucket to judge is 09:00 and its baseline
+// is 07:00-09:00. A late event at 07:30 is merged; one at 06:30 is not.
+func TestLateBucketOlderThanEveryBaselineIsDropped(t *testing.T) {
+	r := mustRule(t, `id: late-outlier
+name: late outlier
+description: test
+severity: low
+risk_score: 21
+kind: outlier
+query: any where data_stream.dataset == "aws.cloudtrail"
+group_by: [user.id]
+outlier: {value: count, bucket: 1h, baseline: 2h, k: 1, floor: 0}
+`)
+	en, err := New([]*rules.Rule{r}, state.NewMemory(), DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := map[string]any{"user.id": "arn:aws:iam::1:user/a"}
+	for _, e := range []*schemas.Event{ev("now", 0, user), ev("kept", -2*time.Hour-30*time.Minute, user), ev("old", -3*time.Hour-30*time.Minute, user)} {
+		if err := en.Process(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := t0.Add(-15 * time.Minute); !en.wm.Equal(want) {
+		t.Fatalf("watermark %v, want %v", en.wm, want)
+	}
+	o := en.byKey["o/late-outlier/"].(*outlierRunner)
+	h, ok, err := o.getHist(o.histKey("arn:aws:iam::1:user/a"))
+	if err != nil || !ok {
+		t.Fatalf("no history: %v", err)
+	}
+	hour := func(idx int64) int { return time.UnixMilli(idx * time.Hour.Milliseconds()).UTC().Hour() }
+	if len(h.Idx) != 1 || hour(h.Idx[0]) != 7 {
+		var hours []int
+		for _, x := range h.Idx {
+			hours = append(hours, hour(x))
+		}
+		t.Fatalf("history holds the buckets of hours %v, want [7]", hours)
+	}
+}
