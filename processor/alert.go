@@ -58,7 +58,7 @@ type snapSrc struct {
 // (resolve) or encoded. Most evidence of a stateful rule is dropped unread
 // when its bucket or window closes without an alert, before any sync: it
 // is then never projected, nor its prompt masked. The snap holds e until
-// then; the engine bounds the event bytes so held (writeBehind.held).
+// then; the engine bounds the event bytes so held (writeBehind.hold).
 func (en *Engine) lazySnap(r *rules.Rule, e *schemas.Event) *snap {
 	l := &struct {
 		sn  snap

@@ -106,7 +106,7 @@ type Event struct {
 // counts the prompt, and so does the excerpt of its alert, and prompts run
 // to 64 KB.
 func (e *Event) RuneCount(s string) int {
-	if len(s) < 64 {
+	if e == nil || len(s) < 64 {
 		return utf8.RuneCountInString(s)
 	}
 	if len(s) == len(e.runesOf) && unsafe.StringData(s) == unsafe.StringData(e.runesOf) {
