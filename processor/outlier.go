@@ -48,12 +48,10 @@ import (
 // max, the event that set the maximum.
 type outlierRunner struct {
 	stateful
-	o      *rules.Outlier
-	bucket time.Duration
-	nb     int64 // buckets in the baseline
-	// lastHistOf and lastHist: the group key last asked of histKey, and
-	// its baseline's key.
-	lastHistOf, lastHist string
+	o        *rules.Outlier
+	bucket   time.Duration
+	nb       int64   // buckets in the baseline
+	lastHist keyMemo // see histKey
 }
 
 func newOutlierRunner(en *Engine, r *rules.Rule) *outlierRunner {
@@ -65,12 +63,7 @@ func newOutlierRunner(en *Engine, r *rules.Rule) *outlierRunner {
 const histSuffix = metaSep + "h"
 
 // histKey returns the key of the baseline of group key.
-func (o *outlierRunner) histKey(key string) string {
-	if key != o.lastHistOf || o.lastHist == "" {
-		o.lastHistOf, o.lastHist = key, o.prefix+key+histSuffix
-	}
-	return o.lastHist
-}
+func (o *outlierRunner) histKey(key string) string { return o.lastHist.get(o.prefix, key, histSuffix) }
 
 type oBucket struct {
 	S    int64     `json:"s"` // start, Unix ms

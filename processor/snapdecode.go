@@ -175,6 +175,13 @@ func fastInt64Ptr(v *fastjson.Value, dst **int64) bool {
 	return ok
 }
 
+// fastIntTo reads an int into *dst.
+func fastIntTo(v *fastjson.Value, dst *int) bool {
+	n, ok := fastInt(v, math.MinInt, math.MaxInt)
+	*dst = int(n)
+	return ok
+}
+
 func fastOrigin(v *fastjson.Value, o *schemas.Origin) bool {
 	return fastObject(v, func(k []byte, v *fastjson.Value) (ok bool) {
 		var n int64
@@ -189,11 +196,9 @@ func fastOrigin(v *fastjson.Value, o *schemas.Origin) bool {
 		case "offset":
 			o.Offset, ok = fastInt(v, math.MinInt64, math.MaxInt64)
 		case "line":
-			n, ok = fastInt(v, math.MinInt, math.MaxInt)
-			o.Line = int(n)
+			ok = fastIntTo(v, &o.Line)
 		case "index":
-			n, ok = fastInt(v, math.MinInt, math.MaxInt)
-			o.Index = int(n)
+			ok = fastIntTo(v, &o.Index)
 		}
 		return ok
 	})
@@ -202,20 +207,17 @@ func fastOrigin(v *fastjson.Value, o *schemas.Origin) bool {
 func fastPrompt(v *fastjson.Value, dst **schemas.PromptExcerpt) bool {
 	p := &schemas.PromptExcerpt{}
 	ok := fastObject(v, func(k []byte, v *fastjson.Value) (ok bool) {
-		var n int64
 		switch string(k) {
 		case "text":
 			ok = fastString(v, &p.Text)
 		case "length":
-			n, ok = fastInt(v, math.MinInt, math.MaxInt)
-			p.Length = int(n)
+			ok = fastIntTo(v, &p.Length)
 		case "truncated":
 			var err error
 			p.Truncated, err = v.Bool()
 			ok = err == nil
 		case "masked":
-			n, ok = fastInt(v, math.MinInt, math.MaxInt)
-			p.Masked = int(n)
+			ok = fastIntTo(v, &p.Masked)
 		}
 		return ok
 	})

@@ -32,9 +32,21 @@ type stateful struct {
 	start      time.Time
 	startKnown bool
 
-	// lastKey and lastFull: the group key last asked of full, and its
-	// state key. Events of one group often come in runs.
-	lastKey, lastFull string
+	// lastFull remembers the state key full built last: events of one
+	// group often come in runs.
+	lastFull keyMemo
+}
+
+// keyMemo remembers the key last built from a group key.
+type keyMemo struct{ of, key string }
+
+// get returns prefix + group + suffix, built again only when group is not
+// the last one asked for.
+func (m *keyMemo) get(prefix, group, suffix string) string {
+	if group != m.of || m.key == "" {
+		m.of, m.key = group, prefix+group+suffix
+	}
+	return m.key
 }
 
 const (
@@ -89,12 +101,7 @@ func (s *stateful) groupKey(e *schemas.Event) (key string, ok bool) {
 }
 
 // full returns the state key of group key: prefix + key.
-func (s *stateful) full(key string) string {
-	if key != s.lastKey || s.lastFull == "" {
-		s.lastKey, s.lastFull = key, s.prefix+key
-	}
-	return s.lastFull
-}
+func (s *stateful) full(key string) string { return s.lastFull.get(s.prefix, key, "") }
 
 func (s *stateful) groupFields() []string {
 	out := make([]string, len(s.groups))

@@ -589,16 +589,8 @@ func TestPriceCache(t *testing.T) {
 // event (its prompt excerpt masked), whichever copy resolves first, and it
 // no longer holds the event.
 func TestLazySnapIsTheSnap(t *testing.T) {
-	rs, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r *rules.Rule
-	for _, x := range rs {
-		if x.ID == "bedrock-prompt-length-outlier" {
-			r = x
-		}
-	}
+	rs := builtinRules(t)
+	r := ruleByID(rs, "bedrock-prompt-length-outlier")
 	en, err := New(rs, state.NewMemory(), DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -641,11 +633,7 @@ func TestLazySnapIsTheSnap(t *testing.T) {
 // bedrock-prompt-length-outlier), make the engine sync before it holds
 // more than maxHeldBytes.
 func TestLazyEvidenceIsBounded(t *testing.T) {
-	rs, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := New(rs, state.NewMemory(), DefaultConfig(), nil)
+	en, err := New(builtinRules(t), state.NewMemory(), DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

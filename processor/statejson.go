@@ -225,8 +225,7 @@ func (s *snap) appendJSON(b []byte) ([]byte, bool) {
 // appendJSONCached is appendJSON that encodes s once and copies the bytes
 // on later calls.
 func (s *snap) appendJSONCached(b []byte) ([]byte, bool) {
-	s.resolve()
-	if s.enc != nil {
+	if s.enc != nil { // a lazy snap has none yet: appendJSON resolves it
 		return append(b, s.enc...), true
 	}
 	n := len(b)

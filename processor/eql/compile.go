@@ -69,14 +69,12 @@ const datasetField = "data_stream.dataset"
 // datasetConjunct returns the literal of the first conjunct
 // `data_stream.dataset == "literal"` (a non-empty string) of cond's top level,
 // or "". Match needs every conjunct of a top-level and to be true, and such
-// a conjunct is not true for any other value, nor for null.
-//
-// It also returns the rest of cond once that conjunct is taken out (nil
-// when nothing is left).
-func datasetConjunct(cond Expr) (string, Expr) {
-	terms := []Expr{cond}
-	l, isAnd := cond.(*Logical)
-	if isAnd && l.Op == OpAnd {
+// a conjunct is not true for any other value, nor for null. It also returns
+// the top-level conjuncts (cond alone when it is no and) and the index of
+// that one.
+func datasetConjunct(cond Expr) (ds string, terms []Expr, at int) {
+	terms = []Expr{cond}
+	if l, ok := cond.(*Logical); ok && l.Op == OpAnd {
 		terms = l.Terms
 	}
 	for i, t := range terms {
@@ -87,17 +85,10 @@ func datasetConjunct(cond Expr) (string, Expr) {
 		f, isField := c.Left.(*Field)
 		lit, isLit := c.Right.(*Literal)
 		if isField && isLit && f.Name == datasetField && lit.Value.Kind == schemas.String && lit.Value.Str != "" {
-			rest := append(append([]Expr(nil), terms[:i]...), terms[i+1:]...)
-			switch len(rest) {
-			case 0:
-				return lit.Value.Str, nil
-			case 1:
-				return lit.Value.Str, rest[0]
-			}
-			return lit.Value.Str, &Logical{Pos: l.Pos, Op: OpAnd, Terms: rest}
+			return lit.Value.Str, terms, i
 		}
 	}
-	return "", nil
+	return "", nil, -1
 }
 
 func categoryMatches(v schemas.Value, folded string) bool {
@@ -269,17 +260,27 @@ func (c *compiler) err() error {
 }
 
 func (c *compiler) predicate(q *EventQuery) *Predicate {
-	errs := len(c.errs)
-	p := &Predicate{query: q, cond: c.cond(q.Cond)}
-	var rest Expr
-	p.dataset, rest = datasetConjunct(q.Cond)
-	switch {
-	case p.dataset == "" || len(c.errs) > errs:
-	case rest == nil:
-		p.onlyDataset = true
-	default:
-		// A part of cond, compiled again: it reports no error cond did not.
-		p.rest = c.cond(rest)
+	p := &Predicate{query: q}
+	var terms []Expr
+	var at int
+	if p.dataset, terms, at = datasetConjunct(q.Cond); p.dataset == "" {
+		p.cond = c.cond(q.Cond)
+	} else {
+		// Each conjunct compiled once: cond is all of them, as compiling
+		// q.Cond would give; rest the others than the dataset test.
+		preds := make([]pred, len(terms))
+		for i, t := range terms {
+			preds[i] = c.cond(t)
+		}
+		rest := append(append([]pred(nil), preds[:at]...), preds[at+1:]...)
+		switch p.cond = andPred(preds); len(rest) {
+		case 0:
+			p.onlyDataset = true
+		case 1:
+			p.rest = rest[0]
+		default:
+			p.rest = andPred(rest)
+		}
 	}
 	if q.Category != AnyCategory {
 		p.category = q.Category
